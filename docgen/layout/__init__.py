@@ -1,0 +1,212 @@
+"""The layout stage: a Document and an edition in, a LayoutTree and its Theme out.
+
+A layout is a folder holding ``template.xml.j2`` (Jinja, run sandboxed with autoescape and
+StrictUndefined) and ``theme.yaml``.  Bundled layouts live in the repository's ``layouts/`` folder
+(shipped inside the package as ``docgen/layouts``); ``layout:`` may also be a path to a user's folder.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup, escape
+from pydantic import ValidationError
+
+from ..errors import LayoutError, Problem, SpecError
+from ..spec.models import Document, text_in
+from .markup import parse_markup
+from .theme import Theme, merge
+from .tree import LayoutTree
+
+_PKG = Path(__file__).resolve().parent.parent
+
+
+def layouts_dirs() -> list[Path]:
+    """Where bundled layouts are: the source checkout's layouts/ or the installed package copy."""
+    dirs = [_PKG.parent / "layouts", _PKG / "layouts"]
+    return [d for d in dirs if d.is_dir()]
+
+
+def shared_dir() -> Path | None:
+    for d in layouts_dirs():
+        if (d / "_shared").is_dir():
+            return d / "_shared"
+    return None
+
+
+@dataclass
+class Layout:
+    name: str
+    path: Path
+    description: str
+
+
+def available() -> list[Layout]:
+    out = {}
+    for d in layouts_dirs():
+        for sub in sorted(d.iterdir()):
+            if sub.name.startswith("_") or not (sub / "theme.yaml").is_file() or sub.name in out:
+                continue
+            out[sub.name] = Layout(sub.name, sub, _read_theme_data(sub).get("description", ""))
+    return list(out.values())
+
+
+def find(name: str, base_dir: Path | None = None) -> Path:
+    """A layout name or folder path -> its folder."""
+    cand = []
+    if "/" in name or name.startswith("."):
+        p = Path(name)
+        cand.append(p if p.is_absolute() else (base_dir or Path.cwd()) / p)
+    else:
+        cand += [d / name for d in layouts_dirs()]
+        if base_dir is not None:
+            cand.append(base_dir / name)
+    for c in cand:
+        if (c / "theme.yaml").is_file() and (c / "template.xml.j2").is_file():
+            return c.resolve()
+    names = ", ".join(lay.name for lay in available())
+    raise SpecError(Problem("layout", f"no layout {name!r} (installed: {names}; or give a folder path "
+                                      "holding template.xml.j2 and theme.yaml)"))
+
+
+def _read_theme_data(folder: Path) -> dict:
+    from ..spec.load import parse_yaml
+    path = folder / "theme.yaml"
+    try:
+        data, _ = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+    except SpecError as e:
+        raise LayoutError(str(e)) from None
+    return data or {}
+
+
+def load_theme(folder: Path, overrides: dict) -> Theme:
+    base = _read_theme_data(folder)
+    try:
+        Theme.model_validate(base)
+    except ValidationError as e:
+        raise LayoutError(f"{folder / 'theme.yaml'}: " + "; ".join(
+            ".".join(map(str, x["loc"])) + ": " + x["msg"] for x in e.errors())) from None
+    try:
+        return Theme.model_validate(merge(base, overrides))
+    except ValidationError as e:
+        from ..spec.load import problems_from
+        probs = problems_from(e)
+        raise SpecError([Problem("theme." + p.path if p.path else "theme", p.message) for p in probs]) from None
+
+
+def edition_languages(doc: Document, edition: str) -> tuple[str, ...]:
+    if edition in ("zh", "en"):
+        return (edition,)
+    return tuple(doc.languages)
+
+
+def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
+    paths = [str(folder)]
+    sh = shared_dir()
+    if sh is not None:
+        paths.append(str(sh))
+    env = ImmutableSandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(paths), autoescape=True, undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True)
+    return env
+
+
+def _context(doc: Document, edition: str, theme: Theme) -> dict:
+    langs = edition_languages(doc, edition)
+
+    def t(text) -> Markup:
+        """Localized text -> <t lang=…> elements for this edition (escaped: user text is data)."""
+        if text is None:
+            return Markup("")
+        if isinstance(text, str):
+            return Markup('<t lang="*">{}</t>').format(text)
+        parts = []
+        for lang in langs:
+            v = text.get(lang) if isinstance(text, dict) else None
+            if v is not None:
+                parts.append(Markup('<t lang="{}">{}</t>').format(lang, v))
+        return Markup("").join(parts)
+
+    def pick(text, lang=None) -> str:
+        """The text in one language (the edition's primary by default), for attributes and headers."""
+        if text is None:
+            return ""
+        if isinstance(text, str):
+            return text
+        for lg in ([lang] if lang else []) + list(langs):
+            if text.get(lg) is not None:
+                return text[lg]
+        return ""
+
+    blocks = []
+    for i, b in enumerate(doc.body):
+        path = f"body.{i}"
+        if hasattr(b, "heading") and b.heading is not None:
+            h = b.body
+            blocks.append({"kind": "heading", "id": path, "text": _dump(h.text), "level": h.level, "toc": h.toc})
+        elif hasattr(b, "paragraph"):
+            blocks.append({"kind": "paragraph", "id": path, "text": _dump(b.paragraph)})
+        elif hasattr(b, "list"):
+            lb = b.body
+            blocks.append({"kind": "list", "id": path, "items": [_dump(x) for x in lb.items],
+                           "ordered": lb.ordered})
+        elif hasattr(b, "image"):
+            blocks.append({"kind": "image", "id": path, **_dump(b.image)})
+        elif hasattr(b, "generate"):
+            g = b.generate
+            blocks.append({"kind": "generate", "id": path, "caption": _dump(g.caption), "width": g.width,
+                           "has_text": g.text is not None})
+        elif hasattr(b, "table"):
+            blocks.append({"kind": "table", "id": path, **_dump(b.table)})
+        else:
+            blocks.append({"kind": "page_break", "id": path})
+    cover = None
+    if doc.cover is not None:
+        cover = {"subtitle": _dump(doc.cover.subtitle),
+                 "region": "cover" if doc.cover.generate else None,
+                 "image": _dump(doc.cover.image) if doc.cover.image else None}
+    meta = _dump(doc.meta)
+    if doc.meta.date:
+        meta["date"] = doc.meta.date.isoformat()
+    return {
+        "meta": meta, "cover": cover, "blocks": blocks, "languages": list(langs),
+        "edition": edition, "mode": edition if edition in ("zh", "en") else doc.mode,
+        "t": t, "pick": pick, "theme": {"name": theme.name, "toc_depth": theme.toc_depth},
+    }
+
+
+def _dump(v):
+    if v is None:
+        return None
+    if hasattr(v, "model_dump"):
+        return v.model_dump(mode="python", exclude_none=True)
+    if isinstance(v, list):
+        return [_dump(x) for x in v]
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    return v
+
+
+def build(doc: Document, edition: str, base_dir: Path | None = None) -> tuple[LayoutTree, Theme, Path]:
+    folder = find(doc.layout, base_dir)
+    theme = load_theme(folder, doc.theme)
+    env = _environment(folder)
+    try:
+        tpl = env.get_template("template.xml.j2")
+        markup = tpl.render(**_context(doc, edition, theme))
+    except jinja2.TemplateSyntaxError as e:
+        raise LayoutError(f"{e.filename or folder}:{e.lineno}: template syntax error: {e.message}") from None
+    except jinja2.UndefinedError as e:
+        raise LayoutError(f"{folder / 'template.xml.j2'}: {e.message}") from None
+    except jinja2.exceptions.SecurityError as e:
+        raise LayoutError(f"{folder / 'template.xml.j2'}: not allowed in a layout template: {e}") from None
+    tree = parse_markup(markup, source=str(folder / "template.xml.j2"))
+    tree.languages = edition_languages(doc, edition)
+    tree.mode = edition if edition in ("zh", "en") else doc.mode
+    return tree, theme, folder
+
+
+__all__ = ["Layout", "Theme", "available", "build", "find", "load_theme", "text_in"]

@@ -1,0 +1,78 @@
+"""Region backends: a request for a generated picture in, a PNG and its provenance out.
+
+A layout asks for a generated region (``generate:`` in the spec).  The renderer turns each one into a
+:class:`RegionRequest` (pixel size already chosen from the frame), hands the list to a backend, and
+gets one :class:`RegionImage` back per request, in order.  Backends are small classes with one job;
+heavy libraries (torch, diffusers) are imported inside the backend that needs them, never here.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
+
+
+@dataclass(frozen=True)
+class RegionRequest:
+    """Everything that determines a generated picture (the spec's ``generate`` block, resolved)."""
+
+    prompt: str
+    width: int                       # pixels
+    height: int                      # pixels
+    seed: int = 0
+    text: tuple[tuple[str, str], ...] = ()   # (language, text) the picture must carry; () = none
+    negative_prompt: str = ""
+    language: str = "zh"             # primary language of the document (quality suffix, OCR)
+    region_id: str = ""              # stable id within the document (for reports), e.g. "body.3"
+
+    @property
+    def text_map(self) -> dict[str, str]:
+        return dict(self.text)
+
+    def key_fields(self) -> dict:
+        """The request's part of a cache key (canonical, JSON-serialisable)."""
+        return {
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "width": self.width,
+            "height": self.height,
+            "seed": self.seed,
+            "text": [list(t) for t in self.text],
+            "language": self.language,
+        }
+
+    def prompt_hash(self) -> str:
+        return hashlib.sha256(self.prompt.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class RegionImage:
+    """A generated picture and what the render report / XMP provenance says about it."""
+
+    png: bytes
+    width: int
+    height: int
+    backend: str                     # "draft", "qwen-image", ...
+    # provenance: model, revision, seed, prompt_hash, steps, cfg, path taken ("model-text",
+    # "vector-overlay", "draft"), ocr reading ... — all JSON-serialisable
+    info: dict = field(default_factory=dict)
+    # text to set as vector type over the picture (the OCR-fallback path); {} = none
+    overlay_text: dict[str, str] = field(default_factory=dict)
+    placeholder: bool = False        # True for draft art: not a real generated picture
+
+
+class RegionBackend(Protocol):
+    """One job: requests in, images out (same order, same length)."""
+
+    name: str
+
+    def identity(self) -> dict:
+        """What, besides the request, determines the pixels (model id, revision, dtype, versions…)."""
+
+    def generate(self, requests: Sequence[RegionRequest]) -> list[RegionImage]:
+        ...
+
+
+def canonical_json(obj) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,194 @@
+"""Loading a spec: YAML text or a dict in, a validated :class:`Document` out, or a :class:`SpecError`.
+
+YAML is loaded safely: standard tags only, no aliases or merge keys, duplicate keys rejected.  Every
+node's line is remembered, so a validation problem is reported as ``guide.yaml:14 body.3.generate.aspect:
+expected one of …``.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import Problem, SpecError
+from .models import LANGS, Document, Localized
+
+Pos = dict[tuple, int]   # field path -> 1-based line
+
+
+class _Loader(yaml.SafeLoader):
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            ev = self.peek_event()
+            raise yaml.MarkedYAMLError(None, None, "aliases (*name) are not allowed in a docgen spec",
+                                       ev.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _build(loader: _Loader, node: yaml.Node, path: tuple, pos: Pos) -> Any:
+    pos[path] = node.start_mark.line + 1
+    if not node.tag.startswith("tag:yaml.org,2002:"):
+        raise yaml.MarkedYAMLError(None, None, f"tag {node.tag!r} is not allowed", node.start_mark)
+    if isinstance(node, yaml.MappingNode):
+        out: dict = {}
+        for k_node, v_node in node.value:
+            if k_node.tag == "tag:yaml.org,2002:merge":
+                raise yaml.MarkedYAMLError(None, None, "merge keys (<<) are not allowed", k_node.start_mark)
+            if not isinstance(k_node, yaml.ScalarNode):
+                raise yaml.MarkedYAMLError(None, None, "mapping keys must be plain values", k_node.start_mark)
+            key = loader.construct_object(k_node, deep=True)
+            if isinstance(key, (list, dict)) or key is None:
+                raise yaml.MarkedYAMLError(None, None, "mapping keys must be plain values", k_node.start_mark)
+            key = str(key) if not isinstance(key, (str, int)) else key
+            if key in out:
+                raise yaml.MarkedYAMLError(None, None, f"duplicate key {key!r}", k_node.start_mark)
+            out[key] = _build(loader, v_node, path + (str(key),), pos)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(loader, v, path + (str(i),), pos) for i, v in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def parse_yaml(text: str, filename: str = "<string>") -> tuple[Any, Pos]:
+    """YAML text -> (plain data, positions).  Raises SpecError with file:line on malformed YAML."""
+    loader = _Loader(text)
+    pos: Pos = {}
+    try:
+        node = loader.get_single_node()
+        data = _build(loader, node, (), pos) if node is not None else None
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else None
+        msg = e.problem or str(e)
+        raise SpecError(Problem("", msg, filename, line)) from None
+    except yaml.YAMLError as e:
+        raise SpecError(Problem("", f"not valid YAML: {e}", filename)) from None
+    finally:
+        loader.dispose()
+    return data, pos
+
+
+# ---- turning pydantic errors into problems users can act on -------------------------------------------
+_INTERNAL = re.compile(r"^(str|int|float|bool|none|list\[.*\]|dict\[.*\]|tuple\[.*\]|function-\w+\[.*\]|"
+                       r"union\[.*\]|literal\[.*\]|date|[A-Z]\w*)$")
+
+
+def _clean_loc(loc: tuple) -> tuple[str, ...]:
+    out: list[str] = []
+    for part in loc:
+        p = str(part)
+        if _INTERNAL.match(p):
+            continue
+        if out and out[-1] == p and p in ("heading", "paragraph", "list", "image", "generate", "table",
+                                          "page_break"):
+            continue          # the discriminator tag repeats the block's key
+        out.append(p)
+    return tuple(out)
+
+
+def _message(err: dict) -> str:
+    msg = err["msg"]
+    if err["type"] == "literal_error":
+        exp = err.get("ctx", {}).get("expected", "")
+        return "expected one of " + exp.replace("'", "").replace(" or ", ", ")
+    if err["type"] == "extra_forbidden":
+        return "unknown field"
+    if err["type"] == "missing":
+        return "required field is missing"
+    msg = re.sub(r"^Value error, ", "", msg)
+    msg = re.sub(r"^Input should be", "expected", msg)
+    return msg
+
+
+def problems_from(exc: ValidationError, pos: Pos | None = None, filename: str | None = None) -> list[Problem]:
+    errors = exc.errors(include_url=False)
+    cleaned = [(_clean_loc(e["loc"]), e) for e in errors]
+    # A text field accepts a string or {zh, en}: when a mapping was given, its "expected a string" error is noise.
+    paths = [c for c, _ in cleaned]
+    probs: list[Problem] = []
+    seen = set()
+    for loc, e in cleaned:
+        if e["type"] in ("string_type", "model_type", "model_attributes_type", "list_type") and any(
+                p != loc and p[:len(loc)] == loc for p in paths):
+            continue
+        if e["type"] == "string_type" and isinstance(e.get("input"), dict) and paths.count(loc) > 1:
+            continue
+        msg = _message(e)
+        if (loc, msg) in seen:
+            continue
+        seen.add((loc, msg))
+        line = None
+        if pos is not None:
+            for k in range(len(loc), -1, -1):
+                if loc[:k] in pos:
+                    line = pos[loc[:k]]
+                    break
+        probs.append(Problem(".".join(loc), msg, filename, line))
+    return probs
+
+
+def _check_translations(doc: Document, pos: Pos | None, filename: str | None) -> list[Problem]:
+    """Every localized text carries each document language (plain strings serve all)."""
+    if len(doc.languages) < 2 and doc.mode in LANGS:
+        need = [doc.mode]
+    else:
+        need = list(doc.languages) if doc.mode in ("parallel", "stacked") else [doc.mode]
+    probs: list[Problem] = []
+
+    def walk(v, path):
+        if path[-2:] == ("generate", "text"):
+            return            # text painted into a picture may be in one language only
+        if isinstance(v, Localized):
+            for lang in need:
+                if v.get(lang) is None:
+                    line = None
+                    if pos is not None:
+                        for k in range(len(path), -1, -1):
+                            if path[:k] in pos:
+                                line = pos[path[:k]]
+                                break
+                    probs.append(Problem(".".join(path), f"missing the {lang} text (languages: {doc.languages})",
+                                         filename, line))
+        elif hasattr(v, "model_fields"):
+            for name in type(v).model_fields:
+                if name == "theme":
+                    continue
+                walk(getattr(v, name), path + (name,))
+        elif isinstance(v, (list, tuple)):
+            for i, x in enumerate(v):
+                walk(x, path + (str(i),))
+
+    walk(doc, ())
+    return probs
+
+
+def validate(data: Any, pos: Pos | None = None, filename: str | None = None) -> Document:
+    """Plain data -> Document, or SpecError listing every problem with its path (and file:line)."""
+    if not isinstance(data, dict):
+        raise SpecError(Problem("", "a docgen spec is a mapping (layout:, meta:, body: …)", filename,
+                                1 if filename else None))
+    try:
+        doc = Document.model_validate(data)
+    except ValidationError as e:
+        raise SpecError(problems_from(e, pos, filename)) from None
+    probs = _check_translations(doc, pos, filename)
+    if probs:
+        raise SpecError(probs)
+    return doc
+
+
+def load_file(path: str | Path) -> Document:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(Problem("", "file not found", str(path))) from None
+    except UnicodeDecodeError:
+        raise SpecError(Problem("", "not UTF-8 text", str(path))) from None
+    except OSError as e:
+        raise SpecError(Problem("", f"cannot read: {e.strerror}", str(path))) from None
+    data, pos = parse_yaml(text, str(path))
+    return validate(data, pos, str(path))

@@ -1,0 +1,287 @@
+"""The document spec: Pydantic models that are at once the YAML format, the Python API and the JSON Schema.
+
+Input: a dict (from YAML or Python).  Output: a validated :class:`Document`.  Nothing here knows about
+layouts, fonts or PDF; the models only say what a user may write.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator,
+                      model_validator)
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[str, ...] = ("zh", "en")
+ASPECTS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Localized(_Model):
+    """Text in each language, e.g. ``{zh: 景点介绍, en: Highlights}``."""
+
+    zh: str | None = None
+    en: str | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self):
+        if self.zh is None and self.en is None:
+            raise ValueError("give the text in at least one language (zh or en)")
+        return self
+
+    def get(self, lang: str) -> str | None:
+        return getattr(self, lang)
+
+
+# A plain string means the same text in every language.
+Text = Annotated[Union[str, Localized], Field(description="text, or {zh: …, en: …}")]
+
+
+def text_in(text: "Text | None", lang: str) -> str | None:
+    """The text of ``text`` in ``lang`` (a plain string serves every language)."""
+    if text is None:
+        return None
+    if isinstance(text, str):
+        return text
+    return text.get(lang)
+
+
+class Heading(_Model):
+    """``heading: 标题``, ``heading: {zh: …, en: …}`` or ``heading: {zh: …, en: …, level: 2}``."""
+
+    text: Text
+    level: int = Field(1, ge=1, le=3)
+    toc: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inline_text(cls, v):
+        if isinstance(v, dict) and "text" not in v and ("zh" in v or "en" in v):
+            v = dict(v)
+            v["text"] = {k: v.pop(k) for k in ("zh", "en") if k in v}
+        return v
+
+
+class ListBlockBody(_Model):
+    items: list[Text] = Field(min_length=1)
+    ordered: bool = False
+
+
+class ImageBlockBody(_Model):
+    path: str = Field(description="image file (PNG/JPEG), relative to the spec's folder")
+    caption: Text | None = None
+    width: float = Field(1.0, gt=0, le=1, description="fraction of the column width")
+
+
+class Generate(_Model):
+    """A region whose picture is generated (Qwen-Image, or the draft backend)."""
+
+    prompt: str = Field(min_length=1, max_length=2000)
+    text: Text | None = Field(None, description="display text the picture must carry")
+    negative_prompt: str = ""
+    aspect: Literal["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3"] | None = None
+    size: tuple[int, int] | None = Field(None, description="[width, height] in pixels, multiples of 16")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    caption: Text | None = None
+    width: float = Field(1.0, gt=0, le=1, description="fraction of the column width")
+
+    @field_validator("size")
+    @classmethod
+    def _size(cls, v):
+        if v is None:
+            return v
+        w, h = v
+        for n in (w, h):
+            if n % 16 or not 256 <= n <= 2048:
+                raise ValueError("each side must be a multiple of 16 between 256 and 2048")
+        return v
+
+    @model_validator(mode="after")
+    def _one_shape(self):
+        if self.aspect and self.size:
+            raise ValueError("give either aspect or size, not both")
+        return self
+
+    def ratio(self) -> float:
+        """Width / height."""
+        if self.size:
+            return self.size[0] / self.size[1]
+        a, b = (self.aspect or "16:9").split(":")
+        return int(a) / int(b)
+
+
+class Table(_Model):
+    header: list[Text] = Field(min_length=1)
+    rows: list[list[Text]] = Field(default_factory=list)
+    caption: Text | None = None
+    widths: list[float] | None = Field(None, description="relative column widths")
+    align: list[Literal["left", "center", "right"]] | None = None
+
+    @model_validator(mode="after")
+    def _shape(self):
+        n = len(self.header)
+        for i, r in enumerate(self.rows):
+            if len(r) != n:
+                raise ValueError(f"row {i} has {len(r)} cells, the header has {n}")
+        for name in ("widths", "align"):
+            v = getattr(self, name)
+            if v is not None and len(v) != n:
+                raise ValueError(f"{name} has {len(v)} entries, the header has {n} columns")
+        return self
+
+
+class Empty(_Model):
+    pass
+
+
+# ---- body blocks: each is a one-key mapping, e.g. ``- paragraph: …`` -------------------------------------
+class HeadingBlock(_Model):
+    heading: Union[str, Heading]
+
+    @property
+    def body(self) -> Heading:
+        return self.heading if isinstance(self.heading, Heading) else Heading(text=self.heading)
+
+
+class ParagraphBlock(_Model):
+    paragraph: Text
+
+
+class ListBlock(_Model):
+    list: Union[ListBlockBody, "list[Text]"]
+
+    @property
+    def body(self) -> ListBlockBody:
+        return self.list if isinstance(self.list, ListBlockBody) else ListBlockBody(items=self.list)
+
+
+class ImageBlock(_Model):
+    image: ImageBlockBody
+
+
+class GenerateBlock(_Model):
+    generate: Generate
+
+
+class TableBlock(_Model):
+    table: Table
+
+
+class PageBreakBlock(_Model):
+    page_break: Empty | None = None
+
+
+BLOCK_KINDS = ("heading", "paragraph", "list", "image", "generate", "table", "page_break")
+
+
+def _block_kind(v: Any) -> str | None:
+    if isinstance(v, dict):
+        keys = [k for k in v if k in BLOCK_KINDS]
+        return keys[0] if len(keys) == 1 and len(v) == 1 else None
+    for k in BLOCK_KINDS:
+        if getattr(v, k, None) is not None or (k == "page_break" and isinstance(v, PageBreakBlock)):
+            return k
+    return None
+
+
+Block = Annotated[
+    Union[
+        Annotated[HeadingBlock, Tag("heading")],
+        Annotated[ParagraphBlock, Tag("paragraph")],
+        Annotated[ListBlock, Tag("list")],
+        Annotated[ImageBlock, Tag("image")],
+        Annotated[GenerateBlock, Tag("generate")],
+        Annotated[TableBlock, Tag("table")],
+        Annotated[PageBreakBlock, Tag("page_break")],
+    ],
+    Discriminator(
+        _block_kind,
+        custom_error_type="block_kind",
+        custom_error_message="each body entry is one of: " + ", ".join(BLOCK_KINDS)
+        + " (a mapping with exactly one of these keys)",
+    ),
+]
+
+
+class Cover(_Model):
+    """The title page / hero area that layouts with a cover use."""
+
+    generate: Generate | None = None
+    image: ImageBlockBody | None = None
+    subtitle: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_picture(self):
+        if self.generate and self.image:
+            raise ValueError("give either generate or image, not both")
+        return self
+
+
+class Meta(_Model):
+    title: Text
+    subtitle: Text | None = None
+    author: Text | None = None
+    date: _dt.date | None = Field(None, description="document date; also the PDF's creation date")
+    subject: Text | None = None
+    keywords: list[str] = Field(default_factory=list)
+
+
+Bilingual = Literal["parallel", "stacked", "zh", "en"]
+
+
+class Document(_Model):
+    """A docgen document."""
+
+    layout: str = Field("report", description="a folder in layouts/, or a path to a layout folder")
+    languages: list[Lang] = Field(default_factory=lambda: ["zh", "en"], min_length=1, max_length=2)
+    bilingual: Bilingual | None = Field(
+        None, description="parallel | stacked | zh | en (default: stacked for two languages)")
+    meta: Meta
+    theme: dict[str, Any] = Field(default_factory=dict, description="overrides of the layout's theme")
+    cover: Cover | None = None
+    body: list[Block] = Field(default_factory=list)
+
+    @field_validator("languages")
+    @classmethod
+    def _unique(cls, v):
+        if len(set(v)) != len(v):
+            raise ValueError("languages must not repeat")
+        return v
+
+    @field_validator("layout")
+    @classmethod
+    def _layout_name(cls, v):
+        if not v.strip():
+            raise ValueError("layout must not be empty")
+        return v
+
+    @model_validator(mode="after")
+    def _mode(self):
+        mode = self.bilingual
+        if mode in ("parallel", "stacked") and len(self.languages) < 2:
+            raise ValueError(f"bilingual: {mode} needs two languages (languages: [zh, en])")
+        if mode in ("zh", "en") and mode not in self.languages:
+            raise ValueError(f"bilingual: {mode} is not one of the document's languages {self.languages}")
+        return self
+
+    @property
+    def mode(self) -> str:
+        """The bilingual mode in effect."""
+        if self.bilingual:
+            return self.bilingual
+        return "stacked" if len(self.languages) == 2 else self.languages[0]
+
+    @property
+    def primary(self) -> str:
+        return self.languages[0]
+
+
+_SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def slug(s: str) -> str:
+    return _SLUG.sub("-", s).strip("-") or "doc"

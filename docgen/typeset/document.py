@@ -1,0 +1,468 @@
+"""Typesetting a document: a LayoutTree, its Theme and the regions' pictures in, PDF bytes out.
+
+Pure: no files are read or written here except font files (through the font loader); images arrive
+as bytes.  When the layout needs facts only known after pagination (the total page count in a folio,
+page numbers in the table of contents) the document is laid out twice: the first pass only paginates
+(line breaks are reused by the second), the second draws.
+"""
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+
+from reportlab.lib.units import mm
+from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
+from reportlab.platypus.doctemplate import NextPageTemplate
+from reportlab.platypus.flowables import Flowable, PageBreak, Spacer
+from reportlab.platypus.tables import Table, TableStyle
+
+from ..errors import RenderError
+from ..layout import tree as T
+from ..layout.inline import Span
+from ..layout.theme import Theme
+from .flowables import Figure, Pair, Rule, TextBlock, TocEntry
+from .linebreak import ParaFormat, Run, break_lines, draw_line, missing_chars
+from .styles import Styler, lang_of
+
+
+@dataclass
+class Picture:
+    """A picture for a Figure: PNG bytes, plus what to draw over it."""
+
+    png: bytes
+    aspect: float                        # width / height of the region as requested
+    overlay: str = ""                   # vector text over the picture (OCR fallback)
+    ai_generated: bool = False
+
+
+@dataclass
+class TypesetResult:
+    pdf: bytes
+    pages: int
+    warnings: list[str] = field(default_factory=list)
+    headings: list[tuple[int, str, int]] = field(default_factory=list)   # (level, text, page)
+
+
+class _Doc(BaseDocTemplate):
+    def __init__(self, buf, **kw):
+        self.dry = False
+        self.heading_pages: dict[str, int] = {}
+        self.section_of_page: dict[int, str] = {}
+        self.outline_level = -1
+        super().__init__(buf, **kw)
+
+
+def _fmt_running(text: str, values: dict) -> list[tuple[str, bool]]:
+    """Split a header/footer pattern into (text, is_placeholder_value) parts."""
+    out = []
+    pos = 0
+    for m in re.finditer(r"\{(title|section|page|pages)\}", text):
+        if m.start() > pos:
+            out.append(text[pos:m.start()])
+        out.append(str(values.get(m.group(1), "")))
+        pos = m.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+class Typesetter:
+    def __init__(self, tree: T.LayoutTree, theme: Theme, layout_dir, pictures: dict[str, Picture],
+                 meta: dict):
+        self.tree = tree
+        self.theme = theme
+        self.sty = Styler(theme, layout_dir)
+        self.pictures = pictures
+        self.meta = meta                               # title per language, etc.
+        self.warnings: list[str] = []
+        self.langs = tree.languages
+        self.mode = tree.mode
+        self.gap = theme.parallel_gap * mm
+        self._missing: set[str] = set()
+        self.headings: list[tuple[int, str, str]] = []   # (level, text, key)
+        self.page_w, self.page_h = (v * mm for v in theme.page_size_mm())
+
+    # -- runs ------------------------------------------------------------------------------------------
+    def _runs(self, spans: list[Span], style_name: str, *, color=None, scale=1.0) -> list[Run]:
+        st = self.sty.style(style_name)
+        runs = self.sty.runs(spans, self.sty.text_style(st, color, scale))
+        miss = missing_chars(runs)
+        for ch in miss:
+            if ch not in self._missing:
+                self._missing.add(ch)
+                self.warnings.append(f"no font covers {ch!r} (U+{ord(ch):04X}) in "
+                                     f"{''.join(s.text for s in spans)[:30]!r}")
+        return runs
+
+    def _block(self, spans, lang, style_name, *, color=None, scale=1.0, keep=None, space_before=None,
+               space_after=None, align=None, indent=True, on_draw=None, label=None, left=0.0) -> TextBlock:
+        st = self.sty.style(style_name)
+        lg = lang_of(lang, spans)
+        return TextBlock(
+            self._runs(spans, style_name, color=color, scale=scale),
+            self.sty.para_format(st, lg, align=align, indent=indent),
+            size=st.size * scale, leading=st.leading_pt() * scale,
+            space_before=st.space_before if space_before is None else space_before,
+            space_after=st.space_after if space_after is None else space_after,
+            keep_with_next=st.keep_with_next if keep is None else keep, on_draw=on_draw,
+            label_runs=label, left=left)
+
+    def _langs_of(self, texts: T.Texts) -> list[tuple[str, list[Span]]]:
+        if "*" in texts:
+            return [("*", texts["*"])]
+        return [(lg, texts[lg]) for lg in self.langs if lg in texts]
+
+    def _bilingual(self, texts: T.Texts, make) -> list:
+        """Arrange one block's languages by the edition's mode; make(lang, spans, secondary) -> flowable."""
+        items = self._langs_of(texts)
+        if not items:
+            return []
+        if self.mode == "parallel":
+            if len(items) == 1 and items[0][0] == "*":
+                spans = items[0][1]
+                return [Pair(make("zh", spans, False), make("en", spans, False), self.gap)]
+            d = dict(items)
+            left = make("zh", d["zh"], False) if "zh" in d else None
+            right = make("en", d["en"], False) if "en" in d else None
+            return [Pair(left, right, self.gap)]
+        out = []
+        for i, (lg, spans) in enumerate(items):
+            out.append(make(lg, spans, i > 0))
+        return out
+
+    # -- blocks --------------------------------------------------------------------------------------------
+    def flowables(self) -> list:
+        story: list = []
+        sec_color = self.theme.stacked_secondary
+        for b in self.tree.blocks:
+            if isinstance(b, T.Para):
+                def mk(lg, spans, second, b=b):
+                    blk = self._block(spans, lg, b.style, color=sec_color if second else None)
+                    return blk
+                parts = self._bilingual(b.texts, mk)
+                if self.mode == "stacked" and len(parts) == 2:
+                    parts[0].spaceAfter = min(parts[0].spaceAfter, 3)
+                story += parts
+            elif isinstance(b, T.Heading):
+                story += self._heading(b)
+            elif isinstance(b, T.ListNode):
+                story += self._list(b)
+            elif isinstance(b, T.Figure):
+                story += self._figure(b)
+            elif isinstance(b, T.TableNode):
+                story += self._table(b)
+            elif isinstance(b, T.Toc):
+                story += self._toc(b)
+            elif isinstance(b, T.PageBreak):
+                if b.template:
+                    story.append(NextPageTemplate(b.template))
+                story.append(PageBreak())
+            elif isinstance(b, T.Spacer):
+                story.append(Spacer(1, b.height * mm))
+        return story
+
+    def _heading(self, b: T.Heading) -> list:
+        style = b.style or f"h{b.level}"
+        key = f"h{len(self.headings)}"
+        items = self._langs_of(b.texts)
+        title = " · ".join("".join(s.text for s in sp) for _, sp in items)
+        self.headings.append((b.level, title, key))
+
+        def mark(canv, blk, key=key, title=title, level=b.level):
+            doc = canv._doctemplate
+            page = canv.getPageNumber()
+            if key not in doc.heading_pages:
+                doc.heading_pages[key] = page
+                if level == 1:
+                    doc.section_of_page.setdefault(page, title)
+                if not doc.dry:
+                    canv.bookmarkPage(key)
+                    lvl = min(level - 1, doc.outline_level + 1)
+                    doc.outline_level = lvl
+                    canv.addOutlineEntry(title, key, level=lvl, closed=False)
+
+        first = [True]
+
+        def mk(lg, spans, second):
+            on = mark if first[0] else None
+            first[0] = False
+            if second and self.mode == "stacked":
+                return self._block(spans, lg, style, color=self.theme.stacked_secondary, scale=0.8,
+                                   space_before=0, keep=True, on_draw=on)
+            return self._block(spans, lg, style, on_draw=on,
+                               keep=True, space_after=2 if self.mode == "stacked" and len(items) > 1 else None)
+
+        return self._bilingual(b.texts, mk)
+
+    def _list(self, b: T.ListNode) -> list:
+        out = []
+        st = self.sty.style(b.style)
+        for i, it in enumerate(b.items, 1):
+            mark = f"{i}." if b.ordered else "•"
+
+            def mk(lg, spans, second, mark=mark):
+                lab = self._runs([Span(mark)], b.style)
+                return self._block(spans, lg, b.style, color=self.theme.stacked_secondary if second else None,
+                                   indent=False, label=lab, left=st.size * (2.0 if b.ordered else 1.4),
+                                   align="left" if lang_of(lg, spans) == "en" else None)
+            out += self._bilingual(it, mk)
+        if out:
+            out[-1].spaceAfter = max(out[-1].spaceAfter, self.sty.style("body").space_after)
+        return out
+
+    def _caption(self, texts: T.Texts, style: str) -> list:
+        out = []
+        for lg, spans in self._langs_of(texts):
+            out.append(self._block(spans, lg, style, indent=False))
+        return out
+
+    def _frame_height(self) -> float:
+        hs = []
+        for pt in self.theme.page_templates.values():
+            hs.append(self.page_h - (pt.margins.top + pt.margins.bottom) * mm)
+        return min(hs) * 0.96
+
+    def _figure(self, b: T.Figure) -> list:
+        key = b.region or b.src or ""
+        pic = self.pictures.get(key)
+        if pic is None:
+            raise RenderError(f"layout asks for a picture {key!r} that the spec does not provide")
+        overlay = None
+        if pic.overlay:
+            ts = self.sty.text_style(self.sty.style("title"), None)
+            size = max(14.0, min(ts.size, 40.0))
+            from .linebreak import TextStyle
+            overlay = [Run(pic.overlay, TextStyle(fonts=ts.fonts, size=size, color=(1, 1, 1), bold=True))]
+        label = None
+        if pic.ai_generated and self.theme.region_label:
+            label = self._runs([Span("AI 生成 · AI-generated")], "caption", color="#ffffff", scale=0.85)
+        fig = Figure(pic.png, None, b.height * mm if b.height else None, pic.aspect, b.width,
+                     caption=self._caption(b.caption, b.style), overlay=overlay, label=label,
+                     full_bleed=b.full_bleed, max_h=self._frame_height(),
+                     space_after=self.sty.style(b.style).space_after)
+        return [fig]
+
+    def _table(self, b: T.TableNode) -> list:
+        return [_TableBox(self, b)] + self._caption(b.caption, "caption")
+
+    def _toc(self, b: T.Toc) -> list:
+        out = []
+        for lg, spans in self._langs_of(b.title)[:1] if self.mode != "stacked" else self._langs_of(b.title):
+            out.append(self._block(spans, lg, "toc-title", indent=False,
+                                   space_after=self.sty.style("toc-title").space_after))
+        if self.mode == "parallel" and len(self._langs_of(b.title)) > 1:
+            out = [self._block(sum((sp + [Span(" · ")] for _, sp in self._langs_of(b.title)), [])[:-1],
+                               "zh", "toc-title", indent=False)]
+        st = self.sty.style(b.style)
+        depth = self.theme.toc_depth
+        for level, title, key in self._toc_headings():
+            if level > depth:
+                continue
+            runs = self._runs([Span(title)], b.style if level > 1 else b.style, scale=1.0)
+            fmt = ParaFormat(align="left", lang="zh")
+            out.append(TocEntry(runs, fmt, key, level, st.leading_pt(), st.size,
+                                page_of=self._page_of, number_runs=lambda s, n=b.style: self._runs([Span(s)], n)))
+        return out
+
+    def _toc_headings(self):
+        # headings are known before pagination: collect them from the tree in order
+        out = []
+        k = 0
+        for b in self.tree.blocks:
+            if isinstance(b, T.Heading):
+                items = self._langs_of(b.texts)
+                title = " · ".join("".join(s.text for s in sp) for _, sp in items)
+                if b.toc:
+                    out.append((b.level, title, f"h{k}"))
+                k += 1
+        return out
+
+    def _page_of(self, key):
+        return self._pages_known.get(key)
+
+    # -- pages ---------------------------------------------------------------------------------------------
+    def _templates(self, doc: _Doc) -> list[PageTemplate]:
+        out = []
+        for name, pt in self.theme.page_templates.items():
+            m = pt.margins
+            x0, y0 = m.inner * mm, m.bottom * mm
+            w = self.page_w - (m.inner + m.outer) * mm
+            h = self.page_h - (m.top + m.bottom) * mm
+            cols = 1 if self.mode == "parallel" else pt.columns
+            gap = pt.gap * mm
+            cw = (w - gap * (cols - 1)) / cols
+            frames = [Frame(x0 + i * (cw + gap), y0, cw, h, leftPadding=0, rightPadding=0, topPadding=0,
+                            bottomPadding=0, id=f"{name}{i}") for i in range(cols)]
+            out.append(PageTemplate(id=name, frames=frames, pagesize=(self.page_w, self.page_h),
+                                    onPageEnd=lambda c, d, pt=pt: self._running(c, d, pt),
+                                    onPage=lambda c, d, pt=pt: self._background(c, d, pt)))
+        return out
+
+    def _background(self, canv, doc, pt):
+        if pt.background and not doc.dry:
+            canv.saveState()
+            canv.setFillColorRGB(*self.theme.color(pt.background))
+            canv.rect(0, 0, self.page_w, self.page_h, stroke=0, fill=1)
+            canv.restoreState()
+
+    def _running(self, canv, doc, pt):
+        if doc.dry:
+            return
+        page = canv.getPageNumber()
+        edition = self.mode if self.mode in ("zh", "en") else self.mode
+        sec = self._section_at(page)
+        values = {"title": self.meta.get("title", ""), "section": sec, "page": page,
+                  "pages": self._pages_total or ""}
+        m = pt.margins
+        x0 = m.inner * mm
+        w = self.page_w - (m.inner + m.outer) * mm
+        for which, show in (("header", pt.header), ("footer", pt.footer)):
+            r = self.theme.running(which, edition)
+            if r is None or not show:
+                continue
+            st = self.sty.style(r.style)
+            if which == "header":
+                base = self.page_h - m.top * mm + r.offset * mm * 0.5
+            else:
+                base = m.bottom * mm - r.offset * mm
+            for align, pattern in (("left", r.left), ("center", r.center), ("right", r.right)):
+                if not pattern:
+                    continue
+                text = _fmt_running(pattern, values)
+                runs = self._runs([Span(text)], r.style)
+                lines = break_lines(runs, w, ParaFormat(align=align, lang="zh"))
+                if lines:
+                    draw_line(canv, lines[0], x0, base)
+            if r.rule:
+                canv.saveState()
+                canv.setStrokeColorRGB(*self.theme.color("rule"))
+                canv.setLineWidth(0.4)
+                y = base - st.size * 0.5 if which == "header" else base + st.leading_pt()
+                canv.line(x0, y, x0 + w, y)
+                canv.restoreState()
+
+    def _section_at(self, page: int) -> str:
+        best = ""
+        for p in sorted(self._sections):
+            if p <= page:
+                best = self._sections[p]
+        return best
+
+    # -- build ---------------------------------------------------------------------------------------------
+    def _needs_two_passes(self) -> bool:
+        if any(isinstance(b, T.Toc) for b in self.tree.blocks):
+            return True
+        for table in (self.theme.header, self.theme.footer):
+            for r in table.values():
+                if any("{pages}" in s or "{section}" in s for s in (r.left, r.center, r.right)):
+                    return True
+        return False
+
+    def _build_once(self, dry: bool, meta_pdf: dict) -> tuple[bytes, _Doc]:
+        buf = io.BytesIO()
+        doc = _Doc(buf, pagesize=(self.page_w, self.page_h), invariant=1, title=meta_pdf.get("title", ""),
+                   author=meta_pdf.get("author", ""), subject=meta_pdf.get("subject", ""),
+                   keywords=meta_pdf.get("keywords", ""), creator="docgen", lang=meta_pdf.get("lang"),
+                   initialFontName=None)
+        doc.dry = dry
+        templates = self._templates(doc)
+        first = self.tree.first_template
+        names = [t.id for t in templates]
+        if first not in names:
+            raise RenderError(f"the template starts on page template {first!r}; the theme has {names}")
+        templates.sort(key=lambda t: t.id != first)
+        doc.addPageTemplates(templates)
+        self.headings = []
+        story = self.flowables()
+        try:
+            doc.build(story)
+        except Exception as e:   # ReportLab's LayoutError and friends: content that cannot be placed
+            if type(e).__name__ == "LayoutError":
+                raise RenderError(f"content does not fit the page: {str(e)[:300]}") from None
+            raise
+        return buf.getvalue(), doc
+
+    def build(self, meta_pdf: dict) -> TypesetResult:
+        self._pages_known: dict[str, int] = {}
+        self._sections: dict[int, str] = {}
+        self._pages_total = None
+        if self._needs_two_passes():
+            _, d1 = self._build_once(True, meta_pdf)
+            self._pages_known = dict(d1.heading_pages)
+            self._sections = dict(d1.section_of_page)
+            self._pages_total = d1.page
+            self._missing_before = set(self._missing)
+        else:
+            self._sections = {}
+        pdf, d2 = self._build_once(False, meta_pdf)
+        if not self._needs_two_passes():
+            self._sections = dict(d2.section_of_page)
+        pages = {k: v for k, v in d2.heading_pages.items()}
+        heads = [(lvl, title, pages.get(key, 0)) for lvl, title, key in self.headings]
+        return TypesetResult(pdf=pdf, pages=d2.page, warnings=list(self.warnings), headings=heads)
+
+
+class _TableBox(Flowable):
+    """Builds the platypus Table at wrap time, when the frame width is known (column widths are
+    fractions of it), and hands over to it: it splits across pages and repeats the header row."""
+
+    def __init__(self, ts: "Typesetter", node: T.TableNode):
+        super().__init__()
+        self.ts, self.node = ts, node
+        self.spaceAfter = ts.sty.style("body").space_after + 4
+        self._t = None
+        self._w = None
+
+    def _table(self, aw):
+        if self._t is None or abs(self._w - aw) > 0.01:
+            self._t = _make_table(self.ts, self.node, aw)
+            self._w = aw
+        return self._t
+
+    def wrap(self, aw, ah):
+        self.width, self.height = self._table(aw).wrap(aw, ah)
+        return self.width, self.height
+
+    def split(self, aw, ah):
+        return self._table(aw).split(aw, ah)
+
+    def draw(self):
+        self._t.drawOn(self.canv, 0, 0)
+
+
+def _make_table(ts: Typesetter, node: T.TableNode, aw: float) -> Table:
+    n = len(node.header)
+    rel = node.widths or [1.0] * n
+    tot = sum(rel)
+    col_w = [aw * r / tot for r in rel]
+    pad = 4.0
+    align = node.align or ["left"] * n
+
+    def cell(texts, style, j, head=False):
+        items = ts._langs_of(texts)
+        out = []
+        for k, (lg, spans) in enumerate(items):
+            st = ts.sty.style(style)
+            blk = ts._block(spans, lg, style, indent=False, align=align[j] if align[j] != "left" else "left",
+                            color=ts.theme.stacked_secondary if k > 0 else None, scale=0.92 if k > 0 else 1.0,
+                            space_before=0, space_after=0, keep=False)
+            out.append(blk)
+        return out or [Spacer(1, 1)]
+
+    data = [[cell(c, "table-head", j, True) for j, c in enumerate(node.header)]]
+    for r in node.rows:
+        data.append([cell(c, "table", j) for j, c in enumerate(r)])
+    t = Table(data, colWidths=col_w, repeatRows=1, splitByRow=1)
+    line = ts.theme.color("table_rule") if "table_rule" in ts.theme.colors else (0.7, 0.7, 0.7)
+    head_bg = ts.theme.color("table_head") if "table_head" in ts.theme.colors else (0.93, 0.93, 0.93)
+    from reportlab.lib.colors import Color
+    t.setStyle(TableStyle([
+        ("BACKGROUND", (0, 0), (-1, 0), Color(*head_bg)),
+        ("LINEABOVE", (0, 0), (-1, 0), 0.8, Color(*line)),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.6, Color(*line)),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.25, Color(*line)),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), pad), ("RIGHTPADDING", (0, 0), (-1, -1), pad),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
+    ]))
+    return t

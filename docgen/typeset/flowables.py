@@ -1,0 +1,313 @@
+"""Flowables: layout-tree content (already styled into runs) in, ReportLab flowables that break across
+frames and pages out.  Every line of text goes through the CLREQ line breaker; nothing here uses
+ReportLab's Paragraph, so user text is never parsed as markup.
+"""
+from __future__ import annotations
+
+import io
+from typing import Callable, Sequence
+
+from reportlab.platypus.flowables import Flowable
+
+from .linebreak import Line, ParaFormat, Run, break_lines, draw_line
+
+_EPS = 1e-6
+
+
+def _doc(canv):
+    return getattr(canv, "_doctemplate", None)
+
+
+def _dry(canv) -> bool:
+    d = _doc(canv)
+    return bool(getattr(d, "dry", False))
+
+
+class TextBlock(Flowable):
+    """A paragraph: runs broken into lines on a fixed line pitch (``leading``)."""
+
+    def __init__(self, runs: Sequence[Run], fmt: ParaFormat, *, size: float, leading: float,
+                 space_before: float = 0.0, space_after: float = 0.0, keep_with_next: bool = False,
+                 label: str | None = None, label_runs: Sequence[Run] | None = None, left: float = 0.0,
+                 lines: list[Line] | None = None, on_draw: Callable | None = None):
+        super().__init__()
+        self.runs = list(runs)
+        self.fmt = fmt
+        self.size = size
+        self.leading = leading
+        self.spaceBefore = space_before
+        self.spaceAfter = space_after
+        self.keepWithNext = keep_with_next
+        self.label_runs = label_runs          # list label ("•", "1.") drawn in the left indent of line 1
+        self.left = left                      # left indent of every line (lists)
+        self._lines = lines                   # pre-broken (a split remainder)
+        self._width = None
+        self.on_draw = on_draw                # called with (canvas, block) when drawn: outlines, TOC
+
+    # -- layout ------------------------------------------------------------------------------------------
+    def lines(self, width: float) -> list[Line]:
+        if self._lines is not None:
+            return self._lines
+        if self._width is None or abs(self._width - width) > 0.01:
+            self._cache = break_lines(self.runs, max(1.0, width - self.left), self.fmt)
+            self._width = width
+        return self._cache
+
+    def wrap(self, aw, ah):
+        self.width = aw
+        self.height = len(self.lines(aw)) * self.leading
+        return aw, self.height
+
+    def split(self, aw, ah):
+        lines = self.lines(aw)
+        n = int((ah + _EPS) // self.leading)
+        if n >= len(lines):
+            return [self]
+        # no orphan (a lone first line) and no widow (a lone last line), where the paragraph allows
+        if len(lines) >= 4:
+            n = min(n, len(lines) - 2)
+            if n < 2:
+                return []
+        elif n < 1:
+            return []
+        first = TextBlock([], self.fmt, size=self.size, leading=self.leading, space_before=self.spaceBefore,
+                          label_runs=self.label_runs, left=self.left, lines=lines[:n], on_draw=self.on_draw)
+        rest = TextBlock([], self.fmt, size=self.size, leading=self.leading, space_after=self.spaceAfter,
+                         keep_with_next=self.keepWithNext, left=self.left, lines=lines[n:])
+        return [first, rest]
+
+    # -- drawing -----------------------------------------------------------------------------------------
+    def baseline(self, i: int) -> float:
+        """Baseline of line i, from the block's bottom (fixed pitch: the text sits on a grid)."""
+        return self.height - i * self.leading - (self.leading + self.size * 0.76) / 2
+
+    def draw(self):
+        c = self.canv
+        if self.on_draw is not None:
+            self.on_draw(c, self)
+        if _dry(c):
+            return
+        lines = self.lines(self.width)
+        for i, line in enumerate(lines):
+            y = self.baseline(i)
+            draw_line(c, line, self.left, y)
+            for p in line.pieces:
+                if p.href:
+                    x0 = self.left + p.x
+                    c.linkURL(p.href, (x0, y - p.size * 0.25, x0 + p.width, y + p.size * 0.85), relative=1)
+        if self.label_runs:
+            lab = break_lines(self.label_runs, max(1.0, self.left), ParaFormat(align="left"))
+            if lab:
+                draw_line(c, lab[0], 0, self.baseline(0))
+
+
+class Pair(Flowable):
+    """Two blocks side by side (``bilingual: parallel``): both start on the same baseline and, across a
+    page break, both continue at the top of the next frame, so the pair stays aligned."""
+
+    def __init__(self, left: Flowable | None, right: Flowable | None, gap: float):
+        super().__init__()
+        self.left, self.right, self.gap = left, right, gap
+        sides = [s for s in (left, right) if s is not None]
+        self.spaceBefore = max((s.getSpaceBefore() for s in sides), default=0)
+        self.spaceAfter = max((s.getSpaceAfter() for s in sides), default=0)
+        self.keepWithNext = any(getattr(s, "keepWithNext", False) for s in sides)
+
+    def _colw(self, aw):
+        return (aw - self.gap) / 2
+
+    def wrap(self, aw, ah):
+        cw = self._colw(aw)
+        hs = [s.wrap(cw, ah)[1] if s is not None else 0 for s in (self.left, self.right)]
+        self.width, self.height = aw, max(hs)
+        self._h = hs
+        return aw, self.height
+
+    def split(self, aw, ah):
+        cw = self._colw(aw)
+        parts = []
+        for s in (self.left, self.right):
+            if s is None:
+                parts.append((None, None))
+                continue
+            h = s.wrap(cw, ah)[1]
+            if h <= ah + _EPS:
+                parts.append((s, None))
+                continue
+            sp = s.split(cw, ah)
+            if not sp:
+                return []          # this side can't start here: move the whole pair on
+            parts.append((sp[0], sp[1] if len(sp) > 1 else None))
+        (l0, l1), (r0, r1) = parts
+        if l1 is None and r1 is None:
+            return [self]
+        a = Pair(l0, r0, self.gap)
+        a.spaceAfter = 0
+        b = Pair(l1, r1, self.gap)
+        b.spaceBefore = 0
+        return [a, b]
+
+    def draw(self):
+        cw = self._colw(self.width)
+        for s, x, h in ((self.left, 0, self._h[0]), (self.right, cw + self.gap, self._h[1])):
+            if s is not None:
+                s.drawOn(self.canv, x, self.height - h)
+
+
+class Figure(Flowable):
+    """A picture scaled to cover a box (cropped, never distorted), with an optional caption below,
+    optional vector text over it (the OCR fallback) and an optional AI-generated label."""
+
+    def __init__(self, png: bytes, box_w: float | None, box_h: float | None, aspect: float,
+                 width_frac: float = 1.0, caption: list[Flowable] | None = None, overlay: list[Run] | None = None,
+                 overlay_color=(1, 1, 1), label: list[Run] | None = None, full_bleed: bool = False,
+                 max_h: float | None = None, space_after: float = 6.0, on_draw: Callable | None = None):
+        super().__init__()
+        self.png = png
+        self.box_h = box_h
+        self.aspect = aspect
+        self.width_frac = width_frac
+        self.caption = caption or []
+        self.overlay = overlay
+        self.overlay_color = overlay_color
+        self.label = label
+        self.full_bleed = full_bleed
+        self.max_h = max_h
+        self.spaceAfter = space_after
+        self.on_draw = on_draw
+
+    def _img_size(self, aw):
+        w = aw * self.width_frac
+        h = self.box_h if self.box_h else w / self.aspect
+        if self.max_h and h > self.max_h:
+            h = self.max_h
+            if not self.box_h:
+                w = h * self.aspect
+        return w, h
+
+    def wrap(self, aw, ah):
+        self.width = aw
+        self.img_w, self.img_h = self._img_size(aw)
+        self.cap_h = sum(f.wrap(aw, ah)[1] + f.getSpaceBefore() for f in self.caption)
+        self.height = self.img_h + self.cap_h
+        return aw, self.height
+
+    def split(self, aw, ah):
+        return []
+
+    def draw(self):
+        c = self.canv
+        if self.on_draw is not None:
+            self.on_draw(c, self)
+        if _dry(c):
+            return
+        from reportlab.lib.utils import ImageReader
+        x = (self.width - self.img_w) / 2
+        y = self.cap_h
+        w, h = self.img_w, self.img_h
+        if self.full_bleed:
+            # stretch to the page's edges: the frame's left edge is at the current origin's x
+            d = _doc(c)
+            fx = d.frame._x1 if d is not None and getattr(d, "frame", None) is not None else 0.0
+            pw = c._pagesize[0]
+            x, w = -fx, pw
+        img = ImageReader(io.BytesIO(self.png))
+        iw, ih = img.getSize()
+        scale = max(w / iw, h / ih)                 # cover the box, crop the rest
+        dw, dh = iw * scale, ih * scale
+        c.saveState()
+        p = c.beginPath()
+        p.rect(x, y, w, h)
+        c.clipPath(p, stroke=0, fill=0)
+        c.drawImage(img, x + (w - dw) / 2, y + (h - dh) / 2, dw, dh)
+        c.restoreState()
+        if self.overlay:
+            lines = break_lines(self.overlay, w * 0.86, ParaFormat(align="center"))
+            size = self.overlay[0].style.size
+            lead = size * 1.3
+            top = y + h / 2 + len(lines) * lead / 2
+            for i, line in enumerate(lines):
+                draw_line(c, line, x + w * 0.07, top - (i + 1) * lead + (lead - size) / 2 + size * 0.12)
+        if self.label:
+            lines = break_lines(self.label, w - 6, ParaFormat(align="right"))
+            size = self.label[0].style.size
+            c.saveState()
+            c.setFillColorRGB(0, 0, 0, alpha=0.55)
+            lw = max((ln.width for ln in lines), default=0) + 6
+            c.rect(x + w - lw - 3, y + 3, lw, size * 1.6, stroke=0, fill=1)
+            c.restoreState()
+            if lines:
+                draw_line(c, lines[0], x - 3 - 3, y + 3 + size * 0.5)
+        yy = self.cap_h
+        for f in self.caption:
+            fh = f.wrap(self.width, self.cap_h)[1]
+            yy -= fh + f.getSpaceBefore()
+            f.drawOn(c, 0, yy)
+
+
+class Rule(Flowable):
+    def __init__(self, color=(0.8, 0.8, 0.8), width=0.5, space=4.0):
+        super().__init__()
+        self.color, self.lw, self.space = color, width, space
+
+    def wrap(self, aw, ah):
+        self.width = aw
+        self.height = self.space * 2
+        return aw, self.height
+
+    def draw(self):
+        if _dry(self.canv):
+            return
+        c = self.canv
+        c.setStrokeColorRGB(*self.color)
+        c.setLineWidth(self.lw)
+        c.line(0, self.space, self.width, self.space)
+
+
+class TocEntry(Flowable):
+    """One table-of-contents line: title, dot leader, page number (right), linked to the heading."""
+
+    def __init__(self, runs: list[Run], fmt: ParaFormat, key: str, level: int, leading: float, size: float,
+                 page_of: Callable[[str], int | None], number_runs: Callable[[str], list[Run]]):
+        super().__init__()
+        self.runs, self.fmt, self.key, self.level = runs, fmt, key, level
+        self.leading, self.size = leading, size
+        self.page_of, self.number_runs = page_of, number_runs
+        self.indent = (level - 1) * size * 2
+        self.slot = size * 3
+
+    def wrap(self, aw, ah):
+        self.width = aw
+        self._lines = break_lines(self.runs, aw - self.indent - self.slot - self.size, self.fmt)
+        self.height = len(self._lines) * self.leading
+        return aw, self.height
+
+    def split(self, aw, ah):
+        return []
+
+    def draw(self):
+        c = self.canv
+        if _dry(c):
+            return
+        n = len(self._lines)
+        for i, line in enumerate(self._lines):
+            draw_line(c, line, self.indent, self.height - (i + 1) * self.leading + (self.leading - self.size) / 2
+                      + self.size * 0.12)
+        y = self.height - n * self.leading + (self.leading - self.size) / 2 + self.size * 0.12
+        page = self.page_of(self.key)
+        last = self._lines[-1] if self._lines else None
+        x_end = self.indent + (last.width if last else 0) + self.size * 0.5
+        num = str(page) if page is not None else ""
+        nl = break_lines(self.number_runs(num), self.slot, ParaFormat(align="right")) if num else []
+        x_num = self.width - (nl[0].width if nl else 0)
+        c.saveState()
+        c.setFillColorRGB(0.55, 0.55, 0.55)
+        dot = self.size * 0.6
+        xd = x_end + (dot - (x_end % dot))
+        while xd < x_num - self.size * 0.6:
+            c.circle(xd, y + self.size * 0.12, self.size * 0.045, stroke=0, fill=1)   # leader dots as paths
+            xd += dot
+        c.restoreState()
+        if nl:
+            draw_line(c, nl[0], self.width - self.slot, y)
+        c.linkRect("", self.key, (self.indent, 0, self.width, self.height), relative=1)

@@ -1,0 +1,87 @@
+"""From theme to typesetting parameters: a Theme and inline spans in, font stacks, TextStyles and Runs out.
+
+Font files are loaded (and registered with ReportLab) once per process; a theme's stacks are cached by
+the theme's font settings, so rendering many documents pays for fonts once.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from ..layout.inline import Span
+from ..layout.theme import FamilySpec, Style, Theme
+from .fonts import Family, FontStack, family
+from .linebreak import ParaFormat, Run, TextStyle
+
+
+def _family(spec: FamilySpec, base_dir: Path | None) -> Family:
+    return family(spec.regular, spec.bold, spec.italic, spec.bold_italic, base_dir=base_dir)
+
+
+@lru_cache(maxsize=64)
+def _stacks(fonts_json: str, base_dir: str | None) -> dict[str, FontStack]:
+    from ..layout.theme import Fonts
+    fonts = Fonts.model_validate_json(fonts_json)
+    bd = Path(base_dir) if base_dir else None
+    mono = _family(fonts.mono, bd) if fonts.mono else None
+    out = {}
+    for key in ("body", "heading"):
+        fs = getattr(fonts, key) or fonts.body
+        out[key] = FontStack(latin=tuple(_family(f, bd) for f in fs.latin),
+                             cjk=tuple(_family(f, bd) for f in fs.cjk), mono=mono,
+                             **({"allow_system": fonts.system_fallback}
+                                if "allow_system" in FontStack.__dataclass_fields__ else {}))
+    return out
+
+
+class Styler:
+    """Turns named theme styles into TextStyle/ParaFormat for one render."""
+
+    def __init__(self, theme: Theme, layout_dir: Path | None):
+        self.theme = theme
+        self.stacks = _stacks(json.dumps(theme.fonts.model_dump(), sort_keys=True),
+                              str(layout_dir) if layout_dir else None)
+        self._cache: dict = {}
+
+    def style(self, name: str) -> Style:
+        return self.theme.style(name)
+
+    def text_style(self, st: Style, color: str | None = None, scale: float = 1.0) -> TextStyle:
+        key = (id(st), color, scale)
+        ts = self._cache.get(key)
+        if ts is None:
+            ts = TextStyle(fonts=self.stacks["heading" if st.font == "heading" else "body"],
+                           size=st.size * scale, color=self.theme.color(color or st.color),
+                           bold=st.bold, italic=st.italic)
+            self._cache[key] = ts
+        return ts
+
+    def runs(self, spans: list[Span], base: TextStyle) -> list[Run]:
+        out = []
+        for s in spans:
+            if not (s.bold or s.italic or s.code or s.href):
+                out.append(Run(s.text, base))
+                continue
+            out.append(Run(s.text, TextStyle(
+                fonts=base.fonts, size=base.size * (0.92 if s.code else 1), color=
+                self.theme.color("accent") if s.href else base.color, bold=base.bold or s.bold,
+                italic=base.italic or s.italic, mono=s.code, href=s.href, underline=bool(s.href))))
+        return out
+
+    def para_format(self, st: Style, lang: str, *, align: str | None = None, indent: bool = True) -> ParaFormat:
+        em = st.size
+        ind = (st.indent_em if lang == "zh" else st.indent_em_en) * em if indent else 0.0
+        return ParaFormat(align=align or st.align, lang="zh" if lang == "zh" else "en", first_indent=ind,
+                          hang_punct=st.hang_punct)
+
+
+def lang_of(lang: str, spans: list[Span]) -> str:
+    """The language that governs line breaking: the text's own, or for shared text, its script."""
+    if lang in ("zh", "en"):
+        return lang
+    for s in spans:
+        for ch in s.text:
+            if ord(ch) >= 0x2E80:
+                return "zh"
+    return "en"
