@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 from pydantic import ValidationError
 
 from ..errors import LayoutError, Problem, SpecError
-from ..spec.models import Document, text_in
+from ..spec.models import Document, Localized, text_in
 from .markup import parse_markup
 from .theme import Theme, merge
 from .tree import LayoutTree
@@ -179,11 +179,15 @@ def _context(doc: Document, edition: str, theme: Theme) -> dict:
 
 
 def _dump(v):
+    """Spec values for templates: models become dicts that hold every field (None when not given,
+    so ``{% if meta.subtitle %}`` works under StrictUndefined); localized text keeps only its languages."""
     if v is None:
         return None
-    if hasattr(v, "model_dump"):
-        return v.model_dump(mode="python", exclude_none=True)
-    if isinstance(v, list):
+    if isinstance(v, Localized):
+        return v.model_dump(exclude_none=True)
+    if hasattr(type(v), "model_fields"):
+        return {name: _dump(getattr(v, name)) for name in type(v).model_fields}
+    if isinstance(v, (list, tuple)):
         return [_dump(x) for x in v]
     if isinstance(v, _dt.date):
         return v.isoformat()

@@ -28,10 +28,14 @@ class _Loader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")}
+
+
 def _build(loader: _Loader, node: yaml.Node, path: tuple, pos: Pos) -> Any:
     pos[path] = node.start_mark.line + 1
-    if not node.tag.startswith("tag:yaml.org,2002:"):
-        raise yaml.MarkedYAMLError(None, None, f"tag {node.tag!r} is not allowed", node.start_mark)
+    if node.tag not in _PLAIN_TAGS:
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        raise yaml.MarkedYAMLError(None, None, f"tag {tag} is not allowed in a docgen spec", node.start_mark)
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
         for k_node, v_node in node.value:
@@ -117,6 +121,9 @@ def problems_from(exc: ValidationError, pos: Pos | None = None, filename: str | 
         if e["type"] == "string_type" and isinstance(e.get("input"), dict) and paths.count(loc) > 1:
             continue
         msg = _message(e)
+        kinds = {x["type"] for lc, x in cleaned if lc == loc}
+        if {"string_type", "model_type"} <= kinds or {"string_type", "model_attributes_type"} <= kinds:
+            msg = "expected text, or text per language {zh: …, en: …}"
         if (loc, msg) in seen:
             continue
         seen.add((loc, msg))
@@ -152,7 +159,7 @@ def _check_translations(doc: Document, pos: Pos | None, filename: str | None) ->
                                 break
                     probs.append(Problem(".".join(path), f"missing the {lang} text (languages: {doc.languages})",
                                          filename, line))
-        elif hasattr(v, "model_fields"):
+        elif hasattr(type(v), "model_fields"):
             for name in type(v).model_fields:
                 if name == "theme":
                     continue

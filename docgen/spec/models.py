@@ -9,7 +9,7 @@ import datetime as _dt
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator,
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, field_validator,
                       model_validator)
 
 Lang = Literal["zh", "en"]
@@ -37,8 +37,16 @@ class Localized(_Model):
         return getattr(self, lang)
 
 
+def _number_as_text(v):
+    # table cells and the like: 55 or 3.5 in YAML mean the text "55" / "3.5"
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return str(v)
+    return v
+
+
 # A plain string means the same text in every language.
-Text = Annotated[Union[str, Localized], Field(description="text, or {zh: …, en: …}")]
+Text = Annotated[Union[str, Localized], BeforeValidator(_number_as_text),
+                 Field(description="text, or {zh: …, en: …}")]
 
 
 def text_in(text: "Text | None", lang: str) -> str | None:

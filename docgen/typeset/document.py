@@ -95,7 +95,8 @@ class Typesetter:
         return runs
 
     def _block(self, spans, lang, style_name, *, color=None, scale=1.0, keep=None, space_before=None,
-               space_after=None, align=None, indent=True, on_draw=None, label=None, left=0.0) -> TextBlock:
+               space_after=None, align=None, indent=True, on_draw=None, label=None, left=0.0,
+               bullet=None) -> TextBlock:
         st = self.sty.style(style_name)
         lg = lang_of(lang, spans)
         return TextBlock(
@@ -105,7 +106,7 @@ class Typesetter:
             space_before=st.space_before if space_before is None else space_before,
             space_after=st.space_after if space_after is None else space_after,
             keep_with_next=st.keep_with_next if keep is None else keep, on_draw=on_draw,
-            label_runs=label, left=left)
+            label_runs=label, left=left, bullet=bullet)
 
     def _langs_of(self, texts: T.Texts) -> list[tuple[str, list[Span]]]:
         if "*" in texts:
@@ -198,12 +199,11 @@ class Typesetter:
         out = []
         st = self.sty.style(b.style)
         for i, it in enumerate(b.items, 1):
-            mark = f"{i}." if b.ordered else "•"
-
-            def mk(lg, spans, second, mark=mark):
-                lab = self._runs([Span(mark)], b.style)
+            def mk(lg, spans, second, i=i):
+                lab = self._runs([Span(f"{i}.")], b.style) if b.ordered else None
                 return self._block(spans, lg, b.style, color=self.theme.stacked_secondary if second else None,
                                    indent=False, label=lab, left=st.size * (2.0 if b.ordered else 1.4),
+                                   bullet=None if b.ordered else self.theme.color("accent"),
                                    align="left" if lang_of(lg, spans) == "en" else None)
             out += self._bilingual(it, mk)
         if out:
@@ -362,8 +362,8 @@ class Typesetter:
         buf = io.BytesIO()
         doc = _Doc(buf, pagesize=(self.page_w, self.page_h), invariant=1, title=meta_pdf.get("title", ""),
                    author=meta_pdf.get("author", ""), subject=meta_pdf.get("subject", ""),
-                   keywords=meta_pdf.get("keywords", ""), creator="docgen", lang=meta_pdf.get("lang"),
-                   initialFontName=None)
+                   keywords=meta_pdf.get("keywords", ""), creator="docgen",
+                   initialFontName=self.sty.stacks["body"].latin[0].regular.name)
         doc.dry = dry
         templates = self._templates(doc)
         first = self.tree.first_template
@@ -462,6 +462,7 @@ def _make_table(ts: Typesetter, node: T.TableNode, aw: float) -> Table:
         ("LINEBELOW", (0, 0), (-1, 0), 0.6, Color(*line)),
         ("LINEBELOW", (0, 1), (-1, -1), 0.25, Color(*line)),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("FONT", (0, 0), (-1, -1), ts.sty.stacks["body"].latin[0].regular.name, 9),   # never Helvetica
         ("LEFTPADDING", (0, 0), (-1, -1), pad), ("RIGHTPADDING", (0, 0), (-1, -1), pad),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
     ]))

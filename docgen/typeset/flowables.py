@@ -29,7 +29,7 @@ class TextBlock(Flowable):
     def __init__(self, runs: Sequence[Run], fmt: ParaFormat, *, size: float, leading: float,
                  space_before: float = 0.0, space_after: float = 0.0, keep_with_next: bool = False,
                  label: str | None = None, label_runs: Sequence[Run] | None = None, left: float = 0.0,
-                 lines: list[Line] | None = None, on_draw: Callable | None = None):
+                 lines: list[Line] | None = None, on_draw: Callable | None = None, bullet=None):
         super().__init__()
         self.runs = list(runs)
         self.fmt = fmt
@@ -43,6 +43,7 @@ class TextBlock(Flowable):
         self._lines = lines                   # pre-broken (a split remainder)
         self._width = None
         self.on_draw = on_draw                # called with (canvas, block) when drawn: outlines, TOC
+        self.bullet = bullet                  # colour of a list bullet, drawn as a shape (not text)
 
     # -- layout ------------------------------------------------------------------------------------------
     def lines(self, width: float) -> list[Line]:
@@ -71,7 +72,8 @@ class TextBlock(Flowable):
         elif n < 1:
             return []
         first = TextBlock([], self.fmt, size=self.size, leading=self.leading, space_before=self.spaceBefore,
-                          label_runs=self.label_runs, left=self.left, lines=lines[:n], on_draw=self.on_draw)
+                          label_runs=self.label_runs, left=self.left, lines=lines[:n], on_draw=self.on_draw,
+                          bullet=self.bullet)
         rest = TextBlock([], self.fmt, size=self.size, leading=self.leading, space_after=self.spaceAfter,
                          keep_with_next=self.keepWithNext, left=self.left, lines=lines[n:])
         return [first, rest]
@@ -95,6 +97,12 @@ class TextBlock(Flowable):
                 if p.href:
                     x0 = self.left + p.x
                     c.linkURL(p.href, (x0, y - p.size * 0.25, x0 + p.width, y + p.size * 0.85), relative=1)
+        if self.bullet is not None:
+            # a bullet is a mark, not text: drawn as a disc so the text layer holds only the item's words
+            c.saveState()
+            c.setFillColorRGB(*self.bullet)
+            c.circle(self.left * 0.35, self.baseline(0) + self.size * 0.32, self.size * 0.15, stroke=0, fill=1)
+            c.restoreState()
         if self.label_runs:
             lab = break_lines(self.label_runs, max(1.0, self.left), ParaFormat(align="left"))
             if lab:

@@ -1,0 +1,635 @@
+"""CLREQ line breaking and justification: styled runs in, positioned glyph pieces per line out.
+
+Input is a paragraph as a sequence of :class:`Run` (text + :class:`TextStyle`), a measure and a
+:class:`ParaFormat`; output is a list of :class:`Line`, each a few :class:`Piece` objects (one face, size,
+colour and spacing each) placed from the line's left edge, ready for :func:`draw_line`.  The rules are
+those of the W3C "Requirements for Chinese Text Layout" (CLREQ): line-start/line-end prohibitions resolved
+by pushing punctuation in (compressing full-width marks toward half width) or pulling a character out,
+never by overflowing the measure; ——/…… never split; Latin words, numbers and URLs kept whole; ¼ em
+between Han and Latin; justification by inter-character spacing in Chinese and word spacing in
+English; optional character grid and hanging punctuation; dictionary hyphenation for English paragraphs.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal, Sequence
+
+from docgen.typeset.fonts import Face, FontStack, script_of
+
+# --- CLREQ prohibition sets (superset of the strict level: GB solidus rule, —— and …… not at line start) ---
+_PAUSE_STOP = "、，；：。！？．" + ",.;:!?"
+_CLOSING = "”’」』）〕］】｝〗〙〛》〉〞" + ")]}"
+_CONNECTORS = "～〜‐‑–-゠"
+_INTERPUNCT = "·・•‧"
+_SMALL_KANA = "ぁぃぅぇぉっゃゅょゎゕゖァィゥェォッャュョヮヵヶㇰㇱㇲㇳㇴㇵㇶㇷㇸㇹㇺㇻㇼㇽㇾㇿーヽヾゝゞ々〻"
+NO_START = frozenset(_PAUSE_STOP + _CLOSING + _CONNECTORS + _INTERPUNCT + _SMALL_KANA
+                     + "％‰‱℃℉%" + "—…⸺⋯")
+NO_END = frozenset("“‘「『（〔［【｛〖〘〚《〈〝" + "([{" + "／/" + "¿¡")
+HANGABLE = frozenset("、，。．,.")               # marks that may hang past the measure (hang_punct)
+_NO_STRETCH_PAIRS = frozenset("—…⋯⸺")           # ——/…… are one mark drawn with two characters
+
+# glyph kinds: C = Han/kana/full-width letter, P = CJK punctuation, L = Latin (non-space), S = word space
+_C, _P, _L, _S = 0, 1, 2, 3
+# break kinds at a boundary: none, normal, hyphenation point, emergency (URL/compound), last resort
+_NO, _OK, _HYPH, _EMERG, _ANY = 0, 1, 2, 3, 4
+_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class TextStyle:
+    fonts: FontStack
+    size: float                      # pt
+    color: tuple[float, float, float] = (0, 0, 0)
+    bold: bool = False
+    italic: bool = False
+    mono: bool = False               # inline code (kept whole, never broken)
+    href: str | None = None          # link target
+    underline: bool = False
+
+
+@dataclass(frozen=True)
+class Run:
+    text: str
+    style: TextStyle
+
+
+@dataclass(frozen=True)
+class ParaFormat:
+    align: Literal["justify", "left", "center", "right"] = "justify"
+    lang: Literal["zh", "en"] = "zh"
+    first_indent: float = 0.0        # pt (Chinese paragraphs typically 2 em)
+    hang_punct: bool = False         # 、，。． may hang past the measure; off = nothing inks past it
+    grid_pitch: float | None = None  # character grid: every CJK char advances exactly this (pt)
+    hyphenate: bool = True           # pyphen en_US hyphenation, lang='en' paragraphs only
+    tracking: float = 0.0            # pt added between all characters
+
+
+@dataclass
+class Piece:
+    """One drawable: one face, size and colour, drawn with Tc = char_space and Tw = word_space."""
+
+    x: float                          # offset from the line's left edge (pt)
+    text: str
+    face: Face
+    size: float
+    char_space: float = 0.0           # extra advance after each character (PDF Tc)
+    color: tuple[float, float, float] = (0, 0, 0)
+    href: str | None = None
+    underline: bool = False
+    width: float = 0.0                # from x to the end of the last glyph's advance (spacing inside included)
+    rise: float = 0.0
+    word_space: float = 0.0           # extra advance after each U+0020 (PDF Tw), for justified Latin text
+
+
+@dataclass
+class Line:
+    pieces: list[Piece]
+    width: float                      # width actually used (pt), from the left edge to the last advance
+    ascent: float                     # max over pieces, pt
+    descent: float                    # pt, positive
+    last: bool                        # last line of the paragraph (not justified)
+    hyphen: Piece | None = None       # a hyphen drawn as a vector path (not text) after a hyphenated word
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+def _kind(ch: str, lang: str) -> int:
+    s = script_of(ch)
+    if s == "latin":
+        return _L
+    if s == "common":
+        if ch.isspace() and ch not in "\u00a0\u3000":
+            return _S
+        return _P if lang == "zh" else _L
+    o = ord(ch)
+    if (0x3000 <= o <= 0x303F and ch not in "々〆〇〻\u3000") or 0xFE10 <= o <= 0xFE4F or ch in _FW_PUNCT:
+        return _P
+    return _C
+
+
+_FW_PUNCT = frozenset("！＂＃＄％＆＇（）＊＋，－．／：；＜＝＞？＠［＼］＾＿｀｛｜｝～｟｠｡｢｣､･")
+
+
+@lru_cache(maxsize=1)
+def _pyphen():
+    import pyphen
+    return pyphen.Pyphen(lang="en_US", left=3, right=3)
+
+
+@lru_cache(maxsize=4096)
+def _hyphen_points(word: str) -> tuple[int, ...]:
+    """Offsets inside ``word`` where the en_US dictionary allows a hyphen (3+3 letters minimum)."""
+    return tuple(_pyphen().positions(word))
+
+
+def _hyphenatable(core: str) -> bool:
+    # acronyms (GPU, PyTorch-style camel case) and anything that is not a plain word are left alone
+    return (len(core) >= 6 and core.isascii() and core.isalpha()
+            and sum(1 for c in core[1:] if c.isupper()) == 0)
+
+
+# ------------------------------------------------------------------------------------------------ breaking
+
+class _Para:
+    """One forced-break segment of a paragraph flattened to parallel per-glyph arrays."""
+
+    __slots__ = ("ch", "face", "size", "style", "kind", "fadv", "nat", "trimL", "trimR", "sqL", "sqR",
+                 "gap", "brk", "cum", "scum", "n", "mono")
+
+    def __init__(self):
+        for a in self.__slots__:
+            setattr(self, a, [])
+        self.n = 0
+
+
+def _segments(runs: Sequence[Run], lang: str):
+    """Split into forced-break segments of (char, style, face) with whitespace collapsed: spaces vanish
+    between CJK characters and at CJK–Latin boundaries (where the ¼ em gap replaces them)."""
+    segs, cur = [], []
+    pending = None                              # style of a collapsed space waiting for its right neighbour
+    for run in runs:
+        st = run.style
+        fonts, b, i, mono = st.fonts, st.bold, st.italic, st.mono
+        for ch in run.text:
+            if ch == "\n" or ch == "\u2028":
+                segs.append(cur)
+                cur, pending = [], None
+                continue
+            if ch.isspace() and ch not in "\u00a0\u3000" and not (mono and ch == " "):
+                if cur:
+                    pending = st
+                continue
+            face = fonts.face_for(ch, b, i, mono, lang)
+            k = _kind(ch, lang)
+            if pending is not None:
+                pk = cur[-1][3]
+                if pk in (_L,) and k == _L:
+                    cur.append((" ", pending, cur[-1][2], _S, False))
+                pending = None
+            cur.append((ch, st, face, k, mono))
+    segs.append(cur)
+    return segs
+
+
+def _build(seg, fmt: ParaFormat) -> _Para:
+    p = _Para()
+    n = len(seg)
+    p.n = n
+    grid = fmt.grid_pitch
+    lang = fmt.lang
+    hyph = fmt.hyphenate and lang == "en" and grid is None
+    ch = p.ch = [g[0] for g in seg]
+    style = p.style = [g[1] for g in seg]
+    kind = p.kind = [g[3] for g in seg]
+    mono = p.mono = [g[4] for g in seg]
+    face = p.face = []
+    for c, st, f, k, m in seg:
+        if f is None:                   # nobody covers it: draw .notdef in the primary face; caller warns
+            fams = st.fonts.cjk or st.fonts.latin
+            f = fams[0].pick(st.bold, st.italic)
+        face.append(f)
+    size = p.size = [g[1].size for g in seg]
+    fadv = p.fadv = [face[i].advance(ch[i]) * size[i] for i in range(n)]
+    nat = p.nat = list(fadv)
+    sqL, sqR = [0.0] * n, [0.0] * n
+    trimL, trimR = [0.0] * n, [0.0] * n
+    gap = [fmt.tracking] * n
+    brk = [_NO] * (n + 1)
+    if n:
+        gap[0] = 0.0
+    for i in range(n):
+        k = kind[i]
+        if k == _P:
+            l, r = face[i].squeeze(ch[i])
+            unit = grid if grid else size[i]
+            sqL[i], sqR[i] = l * unit, r * unit
+        elif k == _S:
+            sqR[i] = fadv[i] / 5          # word spaces may shrink a little (en: push-in of a word)
+    if grid:
+        for i in range(n):
+            if kind[i] in (_C, _P):
+                nat[i] = grid
+        _grid_pad_latin(p, grid, nat)
+    # boundaries
+    for i in range(1, n):
+        a, b = ch[i - 1], ch[i]
+        ka, kb = kind[i - 1], kind[i]
+        if ka != _S and kb != _S and (ka == _C and kb == _L or ka == _L and kb == _C) and not grid:
+            gap[i] += 0.25 * (size[i - 1] if ka == _C else size[i])
+        if kb == _S:
+            continue
+        if ka == _S:
+            if b not in NO_START and (i < 2 or ch[i - 2] not in NO_END):
+                brk[i] = _OK
+            continue
+        if ka == _L and kb == _L or (mono[i - 1] and mono[i]):
+            brk[i] = _ANY if (a not in NO_END and b not in NO_START) else _NO
+            if mono[i - 1] and mono[i]:
+                continue
+            if b == "/" and a != "/":
+                brk[i] = _EMERG          # long URLs: break before a slash (a solidus must not end a line)
+            elif a == "-" and b.isalnum() and i >= 2 and ch[i - 2].isalnum() and lang == "en":
+                brk[i] = _OK             # after the hyphen of a compound (Chinese keeps Qwen-Image whole)
+            continue
+        if ka == _P and kb == _P and not grid:
+            # consecutive punctuation: squeeze the pair to 1.5 em (CLREQ 3.1.6.1)
+            if sqR[i - 1] > 0:
+                trimR[i - 1], sqR[i - 1] = sqR[i - 1], 0.0
+            elif sqL[i] > 0:
+                trimL[i], sqL[i] = sqL[i], 0.0
+        if b in NO_START or a in NO_END:
+            continue
+        brk[i] = _OK
+    brk[n] = _OK
+    if hyph:
+        _mark_hyphenation(p, brk)
+    for i in range(n):
+        nat[i] -= trimL[i] + trimR[i]
+    p.sqL, p.sqR, p.trimL, p.trimR, p.gap, p.brk = sqL, sqR, trimL, trimR, gap, brk
+    cum = [0.0] * (n + 1)
+    scum = [0.0] * (n + 1)
+    c = sc = 0.0
+    for i in range(n):
+        c += gap[i] + nat[i]
+        sc += sqL[i] + sqR[i]
+        cum[i + 1] = c
+        scum[i + 1] = sc
+    p.cum, p.scum = cum, scum
+    return p
+
+
+def _grid_pad_latin(p: _Para, pitch: float, nat: list):
+    """On a character grid a Latin word (with its following space) occupies whole half cells, so the
+    CJK text after it stays on the grid; the padding goes at its end."""
+    half = pitch / 2
+    kind, n = p.kind, p.n
+    i = 0
+    while i < n:
+        if kind[i] != _L:
+            i += 1
+            continue
+        j = i
+        while j < n and kind[j] == _L:
+            j += 1
+        if j < n and kind[j] == _S:
+            j += 1
+        w = sum(nat[i:j])
+        pad = math.ceil(w / half - 1e-6) * half - w
+        nat[j - 1] += pad
+        i = j
+
+
+def _mark_hyphenation(p: _Para, brk: list):
+    ch, kind, n = p.ch, p.kind, p.n
+    i = 0
+    while i < n:
+        if kind[i] != _L:
+            i += 1
+            continue
+        j = i
+        while j < n and kind[j] == _L:
+            j += 1
+        # word core without surrounding punctuation
+        a, b = i, j
+        while a < b and not ch[a].isalpha():
+            a += 1
+        while b > a and not ch[b - 1].isalpha():
+            b -= 1
+        core = "".join(ch[a:b])
+        for part_start, part in _compound_parts(core, a):
+            if _hyphenatable(part) and not any(p.mono[part_start:part_start + len(part)]):
+                for off in _hyphen_points(part):
+                    if brk[part_start + off] == _ANY:
+                        brk[part_start + off] = _HYPH
+        i = j
+
+
+def _compound_parts(core: str, start: int):
+    pos = 0
+    for part in core.split("-"):
+        yield start + pos, part
+        pos += len(part) + 1
+
+
+def _line_width(p: _Para, s: int, b: int) -> tuple[float, int]:
+    """Natural width of glyphs [s, b) without a trailing space, and the index after the last kept glyph."""
+    e = b
+    if e > s and p.kind[e - 1] == _S:
+        e -= 1
+    w = p.cum[e] - p.cum[s] - p.gap[s]
+    if p.brk[b] == _HYPH and b < p.n:
+        w += _hyphen_width(p, e)
+    return w, e
+
+
+def _hyphen_width(p: _Para, e: int) -> float:
+    return p.face[e - 1].advance("-") * p.size[e - 1]
+
+
+def _choose_break(p: _Para, s: int, W: float, hang: bool) -> tuple[int, bool]:
+    """Where the line starting at glyph s ends: returns (break index, hangs)."""
+    n, cum, gap, brk, ch = p.n, p.cum, p.gap, p.brk, p.ch
+    base = cum[s] + gap[s]
+    k = s + 1
+    while k <= n and cum[k] - base <= W + _EPS:
+        k += 1
+    fit = k - 1                                     # glyphs [s, fit) fit at natural width
+    if fit == n:
+        return n, False
+    if fit > s and brk[fit] == _OK:
+        return fit, False
+    if hang and fit > s and ch[fit] in HANGABLE and (fit + 1 == n or brk[fit + 1] in (_OK, _HYPH)):
+        return fit + 1, True
+    # push in: the nearest allowed break after the natural end whose line fits once punctuation is squeezed
+    b = fit + 1
+    while b <= n:
+        w, e = _line_width(p, s, b)
+        if w - (p.scum[e] - p.scum[s]) > W + _EPS:
+            break
+        if brk[b] in (_OK, _HYPH):
+            return b, False
+        b += 1
+    # pull out: the last allowed break before it
+    for b0 in range(fit, s, -1):
+        if brk[b0] in (_OK, _HYPH) and _line_width(p, s, b0)[0] <= W + _EPS:
+            if _too_loose(p, s, b0, W) or _unfittable_after(p, b0, W):
+                # a long URL (or similar) follows: break inside it here rather than leave this line
+                # letterspaced or half empty
+                for b in range(fit, b0, -1):
+                    if brk[b] == _EMERG and _line_width(p, s, b)[0] <= W + _EPS:
+                        return b, False
+            return b0, False
+    for level in ((_EMERG,), (_ANY,)):
+        for b in range(fit, s, -1):
+            if brk[b] in level and _line_width(p, s, b)[0] <= W + _EPS:
+                return b, False
+    return max(fit, s + 1), False                   # a single glyph wider than the measure
+
+
+def _unfittable_after(p: _Para, b0: int, W: float) -> bool:
+    """Whether the unbreakable stretch after break b0 is too wide for a line of its own."""
+    n, brk = p.n, p.brk
+    t = b0
+    while t < n and p.kind[t] == _S:
+        t += 1
+    nb = t + 1
+    while nb < n and brk[nb] not in (_OK, _HYPH):
+        nb += 1
+    w, e = _line_width(p, t, nb)
+    return w - (p.scum[e] - p.scum[t]) > W + _EPS
+
+
+def _too_loose(p: _Para, s: int, b: int, W: float) -> bool:
+    """A line that could only be justified by letter-spacing a word (a lone word before a long URL)."""
+    w, e = _line_width(p, s, b)
+    return w < W - _EPS and not any(_stretchable(p.kind, p.ch, i) for i in range(s + 1, e))
+
+
+def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
+                first_width: float | None = None) -> list[Line]:
+    """Break a paragraph into lines of ``width`` pt (the first line ``first_width`` if given).
+
+    Returns [] for a paragraph with no visible characters; each explicit newline ends a line that is not
+    justified, and an empty segment between two newlines gives an empty line."""
+    runs = [r for r in runs if r.text]
+    segs = _segments(runs, fmt.lang)
+    if not any(segs):
+        return []
+    lines: list[Line] = []
+    first = True
+    for si, seg in enumerate(segs):
+        final_seg = si == len(segs) - 1
+        if not seg:
+            if not final_seg or lines:
+                lines.append(_empty_line(runs, final_seg))
+            first = False
+            continue
+        p = _build(seg, fmt)
+        s = 0
+        while s < p.n:
+            W = (first_width if (first and first_width is not None) else width)
+            indent = fmt.first_indent if first else 0.0
+            W -= indent
+            if fmt.grid_pitch:
+                W = math.floor(W / fmt.grid_pitch + 1e-6) * fmt.grid_pitch
+            b, hangs = _choose_break(p, s, W, fmt.hang_punct)
+            last_here = b >= p.n
+            lines.append(_set_line(p, s, b, W, indent, fmt, last=last_here and final_seg,
+                                   stretch=not last_here, hangs=hangs))
+            first = False
+            s = b
+            while s < p.n and p.kind[s] == _S:
+                s += 1
+    return lines
+
+
+def _empty_line(runs, last) -> Line:
+    st = runs[0].style
+    fam = (st.fonts.cjk or st.fonts.latin)[0]
+    f = fam.regular
+    return Line([], 0.0, f.ascent * st.size, f.descent * st.size, last)
+
+
+# ------------------------------------------------------------------------------------------------ setting
+
+def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat, *,
+              last: bool, stretch: bool, hangs: bool) -> Line:
+    kind, ch, gap = p.kind, p.ch, p.gap
+    if hangs:
+        e_main = b - 1                              # the hanging mark sits outside the measure
+        nat_w, _ = _line_width(p, s, e_main)
+        e = b
+    else:
+        nat_w, e = _line_width(p, s, b)
+        e_main = e
+    hyphen = p.brk[b] == _HYPH and b < p.n
+    slack = W - nat_w
+    # shrink: squeeze punctuation (and word spaces) toward half width.  Evenly across the line; on a
+    # character grid from the line end backwards, so that as few characters as possible leave the grid.
+    squeeze = None
+    if slack < -_EPS:
+        need = -slack
+        avail = p.scum[e_main] - p.scum[s]
+        squeeze = {}
+        if fmt.grid_pitch:
+            for i in range(e_main - 1, s - 1, -1):
+                if need <= _EPS:
+                    break
+                take = min(need, p.sqL[i] + p.sqR[i])
+                if take > 0:
+                    squeeze[i] = take
+                    need -= take
+        elif avail > 0:
+            f = min(1.0, need / avail)
+            for i in range(s, e_main):
+                if p.sqL[i] or p.sqR[i]:
+                    squeeze[i] = f * (p.sqL[i] + p.sqR[i])
+        slack += sum(squeeze.values())
+    # stretch: equal extra space at every CJK inter-character boundary, CJK–Latin gap and word space
+    extra = None
+    if slack > _EPS and stretch and fmt.align == "justify" and not fmt.grid_pitch:
+        ops = [i for i in range(s + 1, e_main) if _stretchable(kind, ch, i)]
+        per = None
+        if ops:
+            per = slack / len(ops)
+        elif e_main - s > 1:
+            # nothing but a lone word or URL: letterspace it a little, never so much that text extraction
+            # (pdfplumber splits words at gaps over 3 pt) sees the letters as separate words
+            ops = list(range(s + 1, e_main))
+            per = min(slack / len(ops), 0.1 * p.size[s], 2.0)
+        if per is not None:
+            extra = dict.fromkeys(ops, per)
+            slack -= per * len(ops)
+    x0 = indent
+    if fmt.align == "center" and not fmt.grid_pitch:
+        x0 += max(slack, 0) / 2
+    elif fmt.align == "right" and not fmt.grid_pitch:
+        x0 += max(slack, 0)
+    # positions
+    xs = [0.0] * (e - s)
+    nat, trimL, sqL = p.nat, p.trimL, p.sqL
+    x = end_x = x0
+    for i in range(s, e):
+        if i > s:
+            x += gap[i]
+            if extra is not None:
+                x += extra.get(i, 0.0)
+        sq = squeeze.get(i, 0.0) if squeeze else 0.0
+        shL = sq if sqL[i] else 0.0               # a mark is blank on one side only
+        xs[i - s] = x - trimL[i] - shL
+        x += nat[i] - sq
+        if i == e_main - 1:
+            end_x = x                               # a hanging mark does not count toward the width
+    pieces = _pieces(p, s, e, xs)
+    hy = None
+    if hyphen:
+        f, sz = p.face[e - 1], p.size[e - 1]
+        hy = Piece(end_x, "-", f, sz, color=p.style[e - 1].color, width=f.advance("-") * sz)
+        end_x += hy.width
+    asc = max((pc.face.ascent * pc.size for pc in pieces), default=0.0)
+    desc = max((pc.face.descent * pc.size for pc in pieces), default=0.0)
+    return Line(pieces, end_x, asc, desc, last, hy)
+
+
+def _stretchable(kind, ch, i) -> bool:
+    ka, kb = kind[i - 1], kind[i]
+    if ka == _S:
+        return True                                 # after a word space
+    if kb == _S or (ka == _L and kb == _L):
+        return False
+    if ch[i - 1] == ch[i] and ch[i] in _NO_STRETCH_PAIRS:
+        return False
+    return True
+
+
+def _pieces(p: _Para, s: int, e: int, xs: list) -> list[Piece]:
+    """Group positioned glyphs into as few pieces as possible: a piece continues while face and style
+    match and the spacing after each glyph is one constant Tc (plus one constant Tw after spaces)."""
+    out: list[Piece] = []
+    ch, face, size, style, fadv = p.ch, p.face, p.size, p.style, p.fadv
+    cur = None
+    text: list[str] = []
+    cs = ws = None
+    start_x = 0.0
+    for i in range(s, e):
+        x = xs[i - s]
+        st = style[i]
+        f = face[i]
+        if cur is not None and f is cur[0] and size[i] == cur[1] and st.color == cur[2] and st.href == cur[3] \
+                and st.underline == cur[4]:
+            g = x - (xs[i - 1 - s] + fadv[i - 1])
+            ok = True
+            if ch[i - 1] == " ":
+                if cs is None:
+                    cs = 0.0
+                if ws is None:
+                    ws = g - cs
+                elif abs(g - cs - ws) > 1e-6:
+                    ok = False
+            elif cs is None:
+                cs = g
+            elif abs(g - cs) > 1e-6:
+                ok = False
+            if ok:
+                text.append(ch[i])
+                continue
+        if cur is not None:
+            out.append(_piece(cur, text, start_x, cs, ws, xs[i - 1 - s] + fadv[i - 1]))
+        cur = (f, size[i], st.color, st.href, st.underline)
+        text = [ch[i]]
+        cs = ws = None
+        start_x = x
+    if cur is not None:
+        out.append(_piece(cur, text, start_x, cs, ws, xs[e - 1 - s] + fadv[e - 1]))
+    return out
+
+
+def _piece(key, text, x, cs, ws, end) -> Piece:
+    f, sz, color, href, ul = key
+    return Piece(x, "".join(text), f, sz, char_space=cs or 0.0, color=color, href=href, underline=ul,
+                 width=end - x, word_space=ws or 0.0)
+
+
+def missing_chars(runs: Sequence[Run], lang: str = "zh") -> list[str]:
+    """Characters no font in the run's stack covers, in order of first appearance."""
+    seen, out = set(), []
+    for r in runs:
+        st = r.style
+        for ch in r.text:
+            if ch in seen or ch.isspace():
+                continue
+            seen.add(ch)
+            if st.fonts.face_for(ch, st.bold, st.italic, st.mono, lang) is None:
+                out.append(ch)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ drawing
+
+def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
+    """Draw one line with its left edge at ``x0`` and its baseline at ``baseline`` (ReportLab canvas)."""
+    if not line.pieces and line.hyphen is None:
+        return
+    t = canvas.beginText()
+    mode = 0
+    for pc in line.pieces:
+        t.setFont(pc.face.name, pc.size)
+        t.setCharSpace(pc.char_space)
+        t.setWordSpace(pc.word_space)
+        t.setFillColorRGB(*pc.color)
+        want = 2 if pc.face.synthetic_bold else 0
+        if want != mode:
+            if want:
+                t.setStrokeColorRGB(*pc.color)
+                canvas.setLineWidth(pc.size * 0.03)
+            t.setTextRenderMode(want)
+            mode = want
+        t.setRise(pc.rise)
+        t.setTextOrigin(x0 + pc.x, baseline)
+        t.textOut(pc.text)
+    if mode:
+        t.setTextRenderMode(0)
+    canvas.drawText(t)
+    for pc in line.pieces:
+        if pc.underline:
+            canvas.saveState()
+            canvas.setStrokeColorRGB(*pc.color)
+            canvas.setLineWidth(pc.size * 0.05)
+            y = baseline - pc.size * 0.12
+            canvas.line(x0 + pc.x, y, x0 + pc.x + pc.width, y)
+            canvas.restoreState()
+        if pc.href:
+            canvas.linkURL(pc.href, (x0 + pc.x, baseline - pc.face.descent * pc.size,
+                                     x0 + pc.x + pc.width, baseline + pc.face.ascent * pc.size),
+                           relative=1, thickness=0)
+    h = line.hyphen
+    if h is not None:
+        # drawn as a filled path so that the text layer keeps the word whole
+        box = h.face.ink("-") or (0.05, 0.22, h.width / h.size - 0.05, 0.29)
+        canvas.saveState()
+        canvas.setFillColorRGB(*h.color)
+        canvas.rect(x0 + h.x + box[0] * h.size, baseline + box[1] * h.size,
+                    (box[2] - box[0]) * h.size, (box[3] - box[1]) * h.size, stroke=0, fill=1)
+        canvas.restoreState()
