@@ -85,5 +85,9 @@ def parse_markup(markup: str, *, source: str = "template") -> T.LayoutTree:
         elif tag == "spacer":
             lt.blocks.append(T.Spacer(_float(el, "height", 5.0)))
         else:
-            raise LayoutError(f"{source}: unknown element <{tag}> in layout markup")
+            lt.blocks.append(_element(el))
     return lt
+
+
+def _element(el: ET.Element) -> T.Element:
+    return T.Element(el.tag, dict(el.attrib), _texts(el), [_element(c) for c in el if c.tag != "t"])

@@ -79,6 +79,17 @@ class Spacer:
 
 
 @dataclass
+class Element:
+    """Any other markup element (charts, official-document parts …): its tag, attributes, text and
+    children, handed to the typesetter's extension registered for the tag."""
+
+    tag: str
+    attrs: dict[str, str] = field(default_factory=dict)
+    texts: Texts = field(default_factory=dict)
+    children: list["Element"] = field(default_factory=list)
+
+
+@dataclass
 class LayoutTree:
     blocks: list = field(default_factory=list)
     first_template: str = "body"

@@ -17,10 +17,11 @@ from reportlab.platypus.doctemplate import NextPageTemplate
 from reportlab.platypus.flowables import Flowable, PageBreak, Spacer
 from reportlab.platypus.tables import Table, TableStyle
 
-from ..errors import RenderError
+from ..errors import LayoutError, RenderError
 from ..layout import tree as T
 from ..layout.inline import Span
 from ..layout.theme import Theme
+from . import extensions
 from .flowables import Figure, Pair, Rule, TextBlock, TocEntry
 from .linebreak import ParaFormat, Run, break_lines, draw_line, missing_chars
 from .styles import Styler, lang_of
@@ -160,6 +161,12 @@ class Typesetter:
                 story.append(PageBreak())
             elif isinstance(b, T.Spacer):
                 story.append(Spacer(1, b.height * mm))
+            elif isinstance(b, T.Element):
+                make = extensions.get(b.tag)
+                if make is None:
+                    raise LayoutError(f"unknown element <{b.tag}> in layout markup (known extensions: "
+                                      f"{', '.join(sorted(extensions.names())) or 'none'})")
+                story += make(self, b)
         return story
 
     def _heading(self, b: T.Heading) -> list:

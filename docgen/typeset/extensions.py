@@ -1,0 +1,28 @@
+"""Extension elements: layout markup tags beyond the core set, mapped to flowable factories.
+
+A factory takes the Typesetter and the :class:`docgen.layout.tree.Element` and returns flowables.
+Modules that provide elements register them here at import; this module imports them lazily, so a
+document that uses none of them pays nothing.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+_REGISTRY: dict[str, Callable] = {}
+# tag -> module that registers it (imported the first time the tag is met)
+_PROVIDERS: dict[str, str] = {}
+
+
+def register(tag: str, factory: Callable) -> None:
+    _REGISTRY[tag] = factory
+
+
+def get(tag: str) -> Callable | None:
+    if tag not in _REGISTRY and tag in _PROVIDERS:
+        importlib.import_module(_PROVIDERS[tag])
+    return _REGISTRY.get(tag)
+
+
+def names() -> list[str]:
+    return sorted(set(_REGISTRY) | set(_PROVIDERS))
