@@ -72,8 +72,10 @@ class Styler:
     def para_format(self, st: Style, lang: str, *, align: str | None = None, indent: bool = True) -> ParaFormat:
         em = st.size
         ind = (st.indent_em if lang == "zh" else st.indent_em_en) * em if indent else 0.0
-        return ParaFormat(align=align or st.align, lang="zh" if lang == "zh" else "en", first_indent=ind,
-                          hang_punct=st.hang_punct)
+        al = align or st.align
+        # display lines (titles, headings, captions) are set ragged and never hyphenated
+        return ParaFormat(align=al, lang="zh" if lang == "zh" else "en", first_indent=ind,
+                          hang_punct=st.hang_punct, hyphenate=al == "justify")
 
 
 def lang_of(lang: str, spans: list[Span]) -> str:
