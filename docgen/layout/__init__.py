@@ -7,6 +7,7 @@ StrictUndefined) and ``theme.yaml``.  Bundled layouts live in the repository's `
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,7 +104,10 @@ def edition_languages(doc: Document, edition: str) -> tuple[str, ...]:
     return tuple(doc.languages)
 
 
+@functools.lru_cache(maxsize=32)
 def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
+    """One sandboxed environment per layout folder and process: templates compile once (Jinja reloads a
+    template whose file changed)."""
     paths = [str(folder)]
     sh = shared_dir()
     if sh is not None:

@@ -58,6 +58,7 @@ class Face:
             font = pdfmetrics.getFont(self.name)
         except KeyError:
             font = _register(self.name, self.path, self.index)
+        object.__setattr__(self, "_rl", font)             # the ReportLab TTFont (draw_line encodes with it)
         object.__setattr__(self, "_tt", font.face)
         object.__setattr__(self, "_widths", font.face.charWidths)
         object.__setattr__(self, "_cmap", font.face.charToGlyph)
@@ -264,9 +265,9 @@ def load_face(spec: str | Path, base_dir: Path | None = None, *, index: int = 0)
             usable, usable_index = _convert_to_truetype(path, index), 0
         name = _face_name(path, index)
         try:
-            font = pdfmetrics.getFont(name)
+            pdfmetrics.getFont(name)
         except KeyError:
-            font = _register(name, str(usable), usable_index)
+            _register(name, str(usable), usable_index)
         face = Face(name, str(usable), index=usable_index)
         _faces[key] = face
         return face

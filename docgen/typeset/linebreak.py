@@ -12,7 +12,7 @@ English; optional character grid and hanging punctuation; dictionary hyphenation
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, Sequence
 
@@ -133,80 +133,109 @@ def _hyphenatable(core: str) -> bool:
 # ------------------------------------------------------------------------------------------------ breaking
 
 class _Para:
-    """One forced-break segment of a paragraph flattened to parallel per-glyph arrays."""
+    """One forced-break segment of a paragraph as parallel per-glyph arrays (pt unless noted)."""
 
     __slots__ = ("ch", "face", "size", "style", "kind", "fadv", "nat", "trimL", "trimR", "sqL", "sqR",
-                 "gap", "brk", "cum", "scum", "n", "mono")
+                 "gap", "brk", "cum", "scum", "n", "mono", "stre", "grid")
 
     def __init__(self):
-        for a in self.__slots__:
+        for a in ("ch", "face", "size", "style", "kind", "fadv", "sqL", "sqR", "mono"):
             setattr(self, a, [])
         self.n = 0
 
 
-def _segments(runs: Sequence[Run], lang: str):
-    """Split into forced-break segments of (char, style, face) with whitespace collapsed: spaces vanish
-    between CJK characters and at CJK–Latin boundaries (where the ¼ em gap replaces them)."""
-    segs, cur = [], []
+# per (style, lang): char -> the glyph record _segments appends (or "\n" / " " for breaks and spaces)
+_CHAR_INFO: dict = {}
+_FIELDS = ("ch", "style", "face", "kind", "size", "fadv", "sqL", "sqR", "mono")
+
+
+def _char_info(st: TextStyle, lang: str) -> dict:
+    key = (st, lang)
+    info = _CHAR_INFO.get(key)
+    if info is None:
+        if len(_CHAR_INFO) > 512:
+            _CHAR_INFO.clear()
+        info = _CHAR_INFO[key] = {}
+    return info
+
+
+def _describe(st: TextStyle, ch: str, lang: str):
+    if ch == "\n" or ch == "\u2028":
+        return "\n"
+    if ch.isspace() and ch not in "\u00a0\u3000" and not (st.mono and ch == " "):
+        return " "
+    face = st.fonts.face_for(ch, st.bold, st.italic, st.mono, lang)
+    if face is None:                    # nobody covers it: draw .notdef in the primary face; caller warns
+        face = (st.fonts.cjk or st.fonts.latin)[0].pick(st.bold, st.italic)
+    k = _kind(ch, lang)
+    sl = sr = 0.0
+    if k == _P:
+        sl, sr = face.squeeze(ch)       # em; scaled to the font size or grid cell in _build
+    return (ch, st, face, k, st.size, face.advance(ch) * st.size, sl, sr, st.mono)
+
+
+def _segments(runs: Sequence[Run], lang: str) -> list[_Para]:
+    """Flatten runs into forced-break segments with whitespace collapsed: spaces vanish between CJK
+    characters and at CJK–Latin boundaries (where the ¼ em gap replaces them)."""
+    segs = []
+    cur: list = []
+    add = cur.append
     pending = None                              # style of a collapsed space waiting for its right neighbour
     for run in runs:
         st = run.style
-        fonts, b, i, mono = st.fonts, st.bold, st.italic, st.mono
+        info = _char_info(st, lang)
         for ch in run.text:
-            if ch == "\n" or ch == "\u2028":
-                segs.append(cur)
-                cur, pending = [], None
-                continue
-            if ch.isspace() and ch not in "\u00a0\u3000" and not (mono and ch == " "):
-                if cur:
+            t = info.get(ch)
+            if t is None:
+                t = info[ch] = _describe(st, ch, lang)
+            if t.__class__ is str:
+                if t == "\n":
+                    segs.append(cur)
+                    cur = []
+                    add = cur.append
+                    pending = None
+                elif cur:
                     pending = st
                 continue
-            face = fonts.face_for(ch, b, i, mono, lang)
-            k = _kind(ch, lang)
             if pending is not None:
-                pk = cur[-1][3]
-                if pk in (_L,) and k == _L:
-                    cur.append((" ", pending, cur[-1][2], _S, False))
+                prev = cur[-1]
+                if t[3] == _L and prev[3] == _L:       # a word space between Latin words
+                    w = prev[2].advance(" ") * prev[4]
+                    add((" ", pending, prev[2], _S, prev[4], w, 0.0, w / 5, False))
                 pending = None
-            cur.append((ch, st, face, k, mono))
+            add(t)
     segs.append(cur)
-    return segs
+    out = []
+    for seg in segs:
+        p = _Para()
+        p.n = len(seg)
+        if seg:
+            for name, col in zip(_FIELDS, zip(*seg)):
+                setattr(p, name, list(col))
+        out.append(p)
+    return out
 
 
-def _build(seg, fmt: ParaFormat) -> _Para:
-    p = _Para()
-    n = len(seg)
-    p.n = n
-    grid = fmt.grid_pitch
+def _build(p: _Para, fmt: ParaFormat) -> _Para:
+    """Widths, squeezable amounts, gaps and break opportunities of one segment (filled in place)."""
+    n = p.n
+    grid = p.grid = fmt.grid_pitch
     lang = fmt.lang
     hyph = fmt.hyphenate and lang == "en" and grid is None
-    ch = p.ch = [g[0] for g in seg]
-    style = p.style = [g[1] for g in seg]
-    kind = p.kind = [g[3] for g in seg]
-    mono = p.mono = [g[4] for g in seg]
-    face = p.face = []
-    for c, st, f, k, m in seg:
-        if f is None:                   # nobody covers it: draw .notdef in the primary face; caller warns
-            fams = st.fonts.cjk or st.fonts.latin
-            f = fams[0].pick(st.bold, st.italic)
-        face.append(f)
-    size = p.size = [g[1].size for g in seg]
-    fadv = p.fadv = [face[i].advance(ch[i]) * size[i] for i in range(n)]
+    ch, kind, mono, size, fadv = p.ch, p.kind, p.mono, p.size, p.fadv
     nat = p.nat = list(fadv)
-    sqL, sqR = [0.0] * n, [0.0] * n
+    sqL, sqR = p.sqL, p.sqR
+    # squeeze amounts were stored in em for marks: scale to the cell (grid) or the font size
+    for i in range(n):
+        if kind[i] == _P and (sqL[i] or sqR[i]):
+            unit = grid if grid else size[i]
+            sqL[i] *= unit
+            sqR[i] *= unit
     trimL, trimR = [0.0] * n, [0.0] * n
     gap = [fmt.tracking] * n
     brk = [_NO] * (n + 1)
     if n:
         gap[0] = 0.0
-    for i in range(n):
-        k = kind[i]
-        if k == _P:
-            l, r = face[i].squeeze(ch[i])
-            unit = grid if grid else size[i]
-            sqL[i], sqR[i] = l * unit, r * unit
-        elif k == _S:
-            sqR[i] = fadv[i] / 5          # word spaces may shrink a little (en: push-in of a word)
     if grid:
         for i in range(n):
             if kind[i] in (_C, _P):
@@ -246,8 +275,10 @@ def _build(seg, fmt: ParaFormat) -> _Para:
     if hyph:
         _mark_hyphenation(p, brk)
     for i in range(n):
-        nat[i] -= trimL[i] + trimR[i]
-    p.sqL, p.sqR, p.trimL, p.trimR, p.gap, p.brk = sqL, sqR, trimL, trimR, gap, brk
+        if trimL[i] or trimR[i]:
+            nat[i] -= trimL[i] + trimR[i]
+    p.trimL, p.trimR, p.gap, p.brk = trimL, trimR, gap, brk
+    p.stre = [False] + [_stretchable(kind, ch, i) for i in range(1, n)]
     cum = [0.0] * (n + 1)
     scum = [0.0] * (n + 1)
     c = sc = 0.0
@@ -346,7 +377,7 @@ def _choose_break(p: _Para, s: int, W: float, hang: bool) -> tuple[int, bool]:
     b = fit + 1
     while b <= n:
         w, e = _line_width(p, s, b)
-        if w - (p.scum[e] - p.scum[s]) > W + _EPS:
+        if w - _shrinkable(p, s, e) > W + _EPS:
             break
         if brk[b] in (_OK, _HYPH):
             return b, False
@@ -368,6 +399,17 @@ def _choose_break(p: _Para, s: int, W: float, hang: bool) -> tuple[int, bool]:
     return max(fit, s + 1), False                   # a single glyph wider than the measure
 
 
+def _shrinkable(p: _Para, s: int, e: int) -> float:
+    """How much the line [s, e) can shrink.  On a character grid only the marks at the line end may be
+    squeezed (the pushed-in mark shares the last cell), so every other character stays on the grid."""
+    if p.grid is None:
+        return p.scum[e] - p.scum[s]
+    i = e
+    while i > s and p.kind[i - 1] == _P:
+        i -= 1
+    return p.scum[e] - p.scum[i]
+
+
 def _unfittable_after(p: _Para, b0: int, W: float) -> bool:
     """Whether the unbreakable stretch after break b0 is too wide for a line of its own."""
     n, brk = p.n, p.brk
@@ -378,13 +420,13 @@ def _unfittable_after(p: _Para, b0: int, W: float) -> bool:
     while nb < n and brk[nb] not in (_OK, _HYPH):
         nb += 1
     w, e = _line_width(p, t, nb)
-    return w - (p.scum[e] - p.scum[t]) > W + _EPS
+    return w - _shrinkable(p, t, e) > W + _EPS
 
 
 def _too_loose(p: _Para, s: int, b: int, W: float) -> bool:
     """A line that could only be justified by letter-spacing a word (a lone word before a long URL)."""
     w, e = _line_width(p, s, b)
-    return w < W - _EPS and not any(_stretchable(p.kind, p.ch, i) for i in range(s + 1, e))
+    return w < W - _EPS and not any(p.stre[s + 1:e])
 
 
 def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
@@ -395,13 +437,13 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
     justified, and an empty segment between two newlines gives an empty line."""
     runs = [r for r in runs if r.text]
     segs = _segments(runs, fmt.lang)
-    if not any(segs):
+    if not any(seg.n for seg in segs):
         return []
     lines: list[Line] = []
     first = True
     for si, seg in enumerate(segs):
         final_seg = si == len(segs) - 1
-        if not seg:
+        if not seg.n:
             if not final_seg or lines:
                 lines.append(_empty_line(runs, final_seg))
             first = False
@@ -436,7 +478,7 @@ def _empty_line(runs, last) -> Line:
 
 def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat, *,
               last: bool, stretch: bool, hangs: bool) -> Line:
-    kind, ch, gap = p.kind, p.ch, p.gap
+    gap = p.gap
     if hangs:
         e_main = b - 1                              # the hanging mark sits outside the measure
         nat_w, _ = _line_width(p, s, e_main)
@@ -446,102 +488,79 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
         e_main = e
     hyphen = p.brk[b] == _HYPH and b < p.n
     slack = W - nat_w
-    # shrink: squeeze punctuation (and word spaces) toward half width.  Evenly across the line; on a
-    # character grid from the line end backwards, so that as few characters as possible leave the grid.
+    # shrink: squeeze punctuation (and word spaces) toward half width, from the line end backwards —
+    # line-end marks first, as CLREQ prefers, and on a character grid as few characters leave the grid
     squeeze = None
     if slack < -_EPS:
         need = -slack
-        avail = p.scum[e_main] - p.scum[s]
         squeeze = {}
-        if fmt.grid_pitch:
-            for i in range(e_main - 1, s - 1, -1):
-                if need <= _EPS:
-                    break
-                take = min(need, p.sqL[i] + p.sqR[i])
-                if take > 0:
-                    squeeze[i] = take
-                    need -= take
-        elif avail > 0:
-            f = min(1.0, need / avail)
-            for i in range(s, e_main):
-                if p.sqL[i] or p.sqR[i]:
-                    squeeze[i] = f * (p.sqL[i] + p.sqR[i])
+        sqL, sqR = p.sqL, p.sqR
+        kind = p.kind
+        for i in range(e_main - 1, s - 1, -1):
+            if need <= _EPS:
+                break
+            take = sqL[i] + sqR[i]
+            if take > 0 and kind[i] != _S:
+                take = min(need, take)
+                squeeze[i] = take
+                need -= take
+        if need > _EPS:                             # word spaces: evenly
+            spaces = [i for i in range(s, e_main) if kind[i] == _S]
+            avail = sum(sqR[i] for i in spaces)
+            if avail > 0:
+                f = min(1.0, need / avail)
+                for i in spaces:
+                    squeeze[i] = f * sqR[i]
         slack += sum(squeeze.values())
     # stretch: equal extra space at every CJK inter-character boundary, CJK–Latin gap and word space
-    extra = None
+    stre = p.stre
+    per = 0.0
+    every = False
     if slack > _EPS and stretch and fmt.align == "justify" and not fmt.grid_pitch:
-        ops = [i for i in range(s + 1, e_main) if _stretchable(kind, ch, i)]
-        per = None
-        if ops:
-            per = slack / len(ops)
+        count = sum(stre[s + 1:e_main])
+        if count:
+            per = slack / count
         elif e_main - s > 1:
             # nothing but a lone word or URL: letterspace it a little, never so much that text extraction
             # (pdfplumber splits words at gaps over 3 pt) sees the letters as separate words
-            ops = list(range(s + 1, e_main))
-            per = min(slack / len(ops), 0.1 * p.size[s], 2.0)
-        if per is not None:
-            extra = dict.fromkeys(ops, per)
-            slack -= per * len(ops)
+            count = e_main - s - 1
+            per = min(slack / count, 0.1 * p.size[s], 2.0)
+            every = True
+        slack -= per * count
     x0 = indent
     if fmt.align == "center" and not fmt.grid_pitch:
         x0 += max(slack, 0) / 2
     elif fmt.align == "right" and not fmt.grid_pitch:
         x0 += max(slack, 0)
-    # positions
-    xs = [0.0] * (e - s)
-    nat, trimL, sqL = p.nat, p.trimL, p.sqL
+    # place the glyphs and group them into pieces: a piece continues while face and look match and the
+    # spacing after each glyph is one constant Tc (plus one constant Tw after spaces)
+    nat, trimL, sqL, fadv = p.nat, p.trimL, p.sqL, p.fadv
+    chs, faces, styles = p.ch, p.face, p.style
+    pieces: list[Piece] = []
     x = end_x = x0
+    cur_face = cur_style = None
+    text: list[str] = []
+    cs = ws = None
+    start_x = prev_end = 0.0
     for i in range(s, e):
         if i > s:
             x += gap[i]
-            if extra is not None:
-                x += extra.get(i, 0.0)
-        sq = squeeze.get(i, 0.0) if squeeze else 0.0
-        shL = sq if sqL[i] else 0.0               # a mark is blank on one side only
-        xs[i - s] = x - trimL[i] - shL
-        x += nat[i] - sq
+            if per and (every or stre[i]):
+                x += per
+        if squeeze:
+            sq = squeeze.get(i, 0.0)
+            dx = x - trimL[i] - (sq if sqL[i] else 0.0)   # a mark is blank on one side only
+            x += nat[i] - sq
+        else:
+            dx = x - trimL[i]
+            x += nat[i]
         if i == e_main - 1:
             end_x = x                               # a hanging mark does not count toward the width
-    pieces = _pieces(p, s, e, xs)
-    hy = None
-    if hyphen:
-        f, sz = p.face[e - 1], p.size[e - 1]
-        hy = Piece(end_x, "-", f, sz, color=p.style[e - 1].color, width=f.advance("-") * sz)
-        end_x += hy.width
-    asc = max((pc.face.ascent * pc.size for pc in pieces), default=0.0)
-    desc = max((pc.face.descent * pc.size for pc in pieces), default=0.0)
-    return Line(pieces, end_x, asc, desc, last, hy)
-
-
-def _stretchable(kind, ch, i) -> bool:
-    ka, kb = kind[i - 1], kind[i]
-    if ka == _S:
-        return True                                 # after a word space
-    if kb == _S or (ka == _L and kb == _L):
-        return False
-    if ch[i - 1] == ch[i] and ch[i] in _NO_STRETCH_PAIRS:
-        return False
-    return True
-
-
-def _pieces(p: _Para, s: int, e: int, xs: list) -> list[Piece]:
-    """Group positioned glyphs into as few pieces as possible: a piece continues while face and style
-    match and the spacing after each glyph is one constant Tc (plus one constant Tw after spaces)."""
-    out: list[Piece] = []
-    ch, face, size, style, fadv = p.ch, p.face, p.size, p.style, p.fadv
-    cur = None
-    text: list[str] = []
-    cs = ws = None
-    start_x = 0.0
-    for i in range(s, e):
-        x = xs[i - s]
-        st = style[i]
-        f = face[i]
-        if cur is not None and f is cur[0] and size[i] == cur[1] and st.color == cur[2] and st.href == cur[3] \
-                and st.underline == cur[4]:
-            g = x - (xs[i - 1 - s] + fadv[i - 1])
+        f, st = faces[i], styles[i]
+        if f is cur_face and (st is cur_style or _same_look(st, cur_style)):
+            g = dx - prev_end
             ok = True
-            if ch[i - 1] == " ":
+            if chs[i - 1] == " ":
                 if cs is None:
                     cs = 0.0
                 if ws is None:
@@ -553,23 +572,48 @@ def _pieces(p: _Para, s: int, e: int, xs: list) -> list[Piece]:
             elif abs(g - cs) > 1e-6:
                 ok = False
             if ok:
-                text.append(ch[i])
+                text.append(chs[i])
+                prev_end = dx + fadv[i]
                 continue
-        if cur is not None:
-            out.append(_piece(cur, text, start_x, cs, ws, xs[i - 1 - s] + fadv[i - 1]))
-        cur = (f, size[i], st.color, st.href, st.underline)
-        text = [ch[i]]
+        if cur_face is not None:
+            pieces.append(_piece(cur_face, cur_style, text, start_x, cs, ws, prev_end))
+        cur_face, cur_style = f, st
+        text = [chs[i]]
         cs = ws = None
-        start_x = x
-    if cur is not None:
-        out.append(_piece(cur, text, start_x, cs, ws, xs[e - 1 - s] + fadv[e - 1]))
-    return out
+        start_x = dx
+        prev_end = dx + fadv[i]
+    if cur_face is not None:
+        pieces.append(_piece(cur_face, cur_style, text, start_x, cs, ws, prev_end))
+    hy = None
+    if hyphen:
+        f, sz = p.face[e - 1], p.size[e - 1]
+        hy = Piece(end_x, "-", f, sz, color=p.style[e - 1].color, width=f.advance("-") * sz)
+        end_x += hy.width
+    asc = max(pc.face.ascent * pc.size for pc in pieces)
+    desc = max(pc.face.descent * pc.size for pc in pieces)
+    return Line(pieces, end_x, asc, desc, last, hy)
 
 
-def _piece(key, text, x, cs, ws, end) -> Piece:
-    f, sz, color, href, ul = key
-    return Piece(x, "".join(text), f, sz, char_space=cs or 0.0, color=color, href=href, underline=ul,
-                 width=end - x, word_space=ws or 0.0)
+def _same_look(a: TextStyle, b: TextStyle | None) -> bool:
+    return (b is not None and a.size == b.size and a.color == b.color and a.href == b.href
+            and a.underline == b.underline)
+
+
+def _stretchable(kind, ch, i) -> bool:
+    """Whether justification may add space at the boundary before glyph i."""
+    ka, kb = kind[i - 1], kind[i]
+    if ka == _S:
+        return True                                 # after a word space
+    if kb == _S or (ka == _L and kb == _L):
+        return False
+    if ch[i - 1] == ch[i] and ch[i] in _NO_STRETCH_PAIRS:
+        return False                                # ——/…… are one mark
+    return True
+
+
+def _piece(face, st, text, x, cs, ws, end) -> Piece:
+    return Piece(x, "".join(text), face, st.size, char_space=cs or 0.0, color=st.color, href=st.href,
+                 underline=st.underline, width=end - x, word_space=ws or 0.0)
 
 
 def missing_chars(runs: Sequence[Run], lang: str = "zh") -> list[str]:
@@ -588,30 +632,77 @@ def missing_chars(runs: Sequence[Run], lang: str = "zh") -> list[str]:
 
 # ------------------------------------------------------------------------------------------------ drawing
 
+def _n(v: float) -> str:
+    s = "%.3f" % v
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
 def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
-    """Draw one line with its left edge at ``x0`` and its baseline at ``baseline`` (ReportLab canvas)."""
-    if not line.pieces and line.hyphen is None:
-        return
-    t = canvas.beginText()
-    mode = 0
-    for pc in line.pieces:
-        t.setFont(pc.face.name, pc.size)
-        t.setCharSpace(pc.char_space)
-        t.setWordSpace(pc.word_space)
-        t.setFillColorRGB(*pc.color)
-        want = 2 if pc.face.synthetic_bold else 0
-        if want != mode:
-            if want:
-                t.setStrokeColorRGB(*pc.color)
-                canvas.setLineWidth(pc.size * 0.03)
-            t.setTextRenderMode(want)
-            mode = want
-        t.setRise(pc.rise)
-        t.setTextOrigin(x0 + pc.x, baseline)
-        t.textOut(pc.text)
-    if mode:
-        t.setTextRenderMode(0)
-    canvas.drawText(t)
+    """Draw one line with its left edge at ``x0`` and its baseline at ``baseline`` on a ReportLab canvas.
+
+    Writes one PDF text object (BT … ET) for the line: per piece Tf/Tc/Tw only when they change, a text
+    matrix and the glyphs, encoded through ReportLab's TrueType subsetting exactly as ``textOut`` does
+    (the same operators ``beginText``/``setFont``/``setCharSpace``/``textOut`` would write, without their
+    per-call overhead).  Leaves Tc, Tw, Ts, the render mode and the colours as it found them."""
+    if line.pieces:
+        doc = canvas._doc
+        escape = canvas._escape
+        flip = "1 0 0 1" if canvas.bottomup else "1 0 0 -1"
+        y = _n(baseline)
+        code = ["BT"]
+        add = code.append
+        fill = getattr(canvas, "_fillColorObj", None)
+        canvas_rgb = tuple(fill.rgb()) if hasattr(fill, "rgb") else None
+        color = canvas_rgb
+        font = subset = cs = ws = None
+        size = rise = 0.0
+        mode = 0
+        for pc in line.pieces:
+            f = pc.face._rl
+            if f is not font or pc.size != size:
+                font, size, subset = f, pc.size, None
+            if pc.char_space != cs:
+                cs = pc.char_space
+                add(_n(cs) + " Tc")
+            if pc.word_space != ws and (pc.word_space or " " in pc.text):
+                ws = pc.word_space
+                add(_n(ws) + " Tw")
+            if tuple(pc.color) != color:
+                color = tuple(pc.color)
+                add("%s %s %s rg" % tuple(_n(c) for c in color))
+            want = 2 if pc.face.synthetic_bold else 0
+            if want != mode:
+                if want:
+                    # fill + stroke at 3 % of the size emboldens a single-weight font
+                    add("%s %s %s RG %s w" % (*(_n(c) for c in pc.color), _n(pc.size * 0.03)))
+                add("%d Tr" % want)
+                mode = want
+            if pc.rise != rise:
+                rise = pc.rise
+                add(_n(rise) + " Ts")
+            add("%s %s %s Tm" % (flip, _n(x0 + pc.x), y))
+            for sub, chunk in font.splitString(pc.text, doc):
+                if sub != subset:
+                    subset = sub
+                    add("%s %s Tf" % (font.getSubsetInternalName(sub, doc), _n(size)))
+                add("(%s) Tj" % escape(chunk))
+        if cs:
+            add("0 Tc")
+        if ws:
+            add("0 Tw")
+        if rise:
+            add("0 Ts")
+        if mode:
+            add("0 Tr")
+        add("ET")
+        canvas._code.append(" ".join(code))
+        if color != canvas_rgb:
+            # restore the fill colour the canvas believes is current
+            canvas._code.append("%s %s %s rg" % tuple(_n(c) for c in (canvas_rgb or (0, 0, 0))))
+        if any(pc.face.synthetic_bold for pc in line.pieces):
+            stroke = getattr(canvas, "_strokeColorObj", None)
+            rgb = stroke.rgb() if hasattr(stroke, "rgb") else (0, 0, 0)
+            canvas._code.append("%s %s %s RG %s w" % (*(_n(c) for c in rgb), _n(getattr(canvas, "_lineWidth", 1))))
     for pc in line.pieces:
         if pc.underline:
             canvas.saveState()
