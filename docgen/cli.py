@@ -28,13 +28,17 @@ def cmd_render(a) -> int:
         editions = editions_of(doc)
     else:
         editions = [a.edition or doc.mode]
+    cfg = _model_config(a)
     backend = None
-    if a.backend:
+    if any(g.get("generate") for g in [doc.cover.model_dump() if doc.cover else {}]) or any(
+            getattr(b, "generate", None) is not None for b in doc.body):
         from .regions import get_backend
-        backend, _ = get_backend(a.backend)
+        backend, why = get_backend(config=cfg)     # loaded once, shared by every edition
+        if why:
+            print(f"warning: generated regions use the draft backend (placeholders): {why}", file=sys.stderr)
     for ed in editions:
         out = _out_path(Path(a.spec), a.output, ed, len(editions) > 1)
-        res = render_document(doc, root, out=None, edition=ed, backend=backend)
+        res = render_document(doc, root, out=None, edition=ed, backend=backend, model_config=cfg)
         res.save(out)
         for w in res.warnings:
             print(f"warning: {w}", file=sys.stderr)
@@ -51,6 +55,23 @@ def cmd_render(a) -> int:
             pngs = write_pngs(res.pdf, Path(a.preview), prefix=out.stem)
             print(f"  preview: {len(pngs)} PNG in {a.preview}")
     return 0
+
+
+def _add_model_flags(p) -> None:
+    g = p.add_argument_group("image model (override env vars and ~/.config/docgen/config.toml)")
+    g.add_argument("--backend", choices=["auto", "draft", "qwen-image"], help="region backend (default: auto)")
+    g.add_argument("--model", help="Qwen-Image weights: a local folder or a repo id in the local HF cache")
+    g.add_argument("--revision", help="weights revision (HF cache snapshot)")
+    g.add_argument("--dtype", choices=["bfloat16", "float16", "float32"])
+    g.add_argument("--memory-mode", choices=["auto", "none", "model-offload", "group-offload", "dfloat11"])
+    g.add_argument("--df11-model", help="DFloat11 weights (folder or repo id in the local HF cache)")
+    g.add_argument("--steps", type=int)
+
+
+def _model_config(a):
+    from .regions.config import ModelConfig
+    keys = ("backend", "model", "revision", "dtype", "memory_mode", "df11_model", "steps")
+    return ModelConfig.from_env({k: getattr(a, k, None) for k in keys})
 
 
 def cmd_validate(a) -> int:
@@ -78,25 +99,22 @@ def cmd_schema(a) -> int:
 
 
 def cmd_doctor(a) -> int:
-    try:
-        from .regions.doctor import report
-    except ImportError:
-        print("doctor: the image backend is not installed; draft backend only")
-        return 0
-    for item, status, detail in report():
+    from .regions.doctor import report
+    for item, status, detail in report(_model_config(a)):
         print(f"{item:22s} {status:8s} {detail}")
     return 0
 
 
 def cmd_cache(a) -> int:
     from .regions.cache import RegionCache
-    cache = RegionCache()
+    cache = RegionCache.from_config(_model_config(a))
     if a.action == "clear":
         n = cache.clear()
         print(f"removed {n} entries from {cache.root}")
     else:
         info = cache.info()
-        print(json.dumps(info, indent=2, default=str))
+        print(f"path      {info.path}\nentries   {info.entries}\nsize      {info.bytes / 1e6:.1f} MB"
+              f" (cap {info.max_bytes / 1e9:.1f} GB)")
     return 0
 
 
@@ -110,9 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("-o", "--output", help="output PDF (default: the spec's name with .pdf)")
     r.add_argument("--edition", choices=["parallel", "stacked", "zh", "en", "all"],
                    help="which edition (default: the spec's bilingual mode); all = every edition")
-    r.add_argument("--backend", choices=["auto", "draft", "qwen-image"], help="region backend (default: auto)")
     r.add_argument("--preview", metavar="DIR", help="also write a PNG of each page into DIR")
     r.add_argument("--strict", action="store_true", help="treat warnings (e.g. missing glyphs) as errors")
+    _add_model_flags(r)
     r.set_defaults(fn=cmd_render)
 
     v = sub.add_parser("validate", help="check a spec without rendering")
@@ -122,8 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("layouts", help="list installed layouts").set_defaults(fn=cmd_layouts)
     sub.add_parser("schema", help="print the spec's JSON Schema (for editor autocompletion)").set_defaults(
         fn=cmd_schema)
-    sub.add_parser("doctor", help="report GPU, weights and libraries for the image model").set_defaults(
-        fn=cmd_doctor)
+    d = sub.add_parser("doctor", help="report GPU, weights and libraries for the image model")
+    _add_model_flags(d)
+    d.set_defaults(fn=cmd_doctor)
     c = sub.add_parser("cache", help="generated-image cache")
     c.add_argument("action", choices=["info", "clear"])
     c.set_defaults(fn=cmd_cache)

@@ -153,11 +153,23 @@ def _meta_strings(doc: Document, edition: str, langs) -> dict:
             "keywords": ", ".join(doc.meta.keywords), "lang": "zh-CN" if langs[0] == "zh" else "en"}
 
 
+def _document_id(doc: Document) -> str:
+    import hashlib
+    return "uuid:" + hashlib.sha256(doc.model_dump_json().encode("utf-8")).hexdigest()[:32]
+
+
 def render(spec: Document | dict | str | os.PathLike, *, out: str | os.PathLike | None = None,
-           edition: str | None = None, backend: Any = None) -> RenderResult:
-    """Render a document to PDF.  ``edition``: parallel, stacked, zh or en (default: the spec's mode)."""
+           edition: str | None = None, backend: Any = None, params: dict | None = None,
+           model_config: Any = None) -> RenderResult:
+    """Render a document to PDF.
+
+    ``edition``: parallel, stacked, zh or en (default: the spec's mode); ``params``: values of the spec's
+    declared parameters (strings are converted to the declared type); ``backend``: a region backend
+    instance or name (auto, draft, qwen-image); ``model_config``: a
+    :class:`docgen.regions.config.ModelConfig` (default: from the environment and config file)."""
     doc, root = load(spec)
-    return render_document(doc, root, out=out, edition=edition, backend=backend)
+    return render_document(doc, root, out=out, edition=edition, backend=backend, params=params,
+                           model_config=model_config)
 
 
 def editions_of(doc: Document) -> list[str]:
@@ -167,29 +179,40 @@ def editions_of(doc: Document) -> list[str]:
 
 
 def render_document(doc: Document, root: Path, *, out=None, edition: str | None = None,
-                    backend: Any = None) -> RenderResult:
+                    backend: Any = None, params: dict | None = None, model_config: Any = None) -> RenderResult:
+    from .data import resolve
     from .typeset.document import Picture, Typesetter
+
+    # data: parameters typed, sources loaded, placeholders filled, data-bound blocks made plain
+    resolved = resolve(doc, root, params)
+    doc = resolved.document
 
     edition = edition or doc.mode
     if edition not in editions_of(doc) and not (edition in ("parallel", "stacked") and len(doc.languages) == 2):
         raise SpecError(Problem("bilingual", f"edition {edition!r} is not available for languages {doc.languages}"))
     assets = _assets(doc, root)
-    tree, theme, folder = _layout.build(doc, edition, root)
+    tree, theme, folder = _layout.build(doc, edition, root, data=resolved)
     warnings: list[str] = []
 
     # regions
     requests = _requests(doc, tree, theme, edition)
     pictures: dict[str, Picture] = {rel: Picture(data, aspect) for rel, (data, aspect) in assets.items()}
     region_report = []
+    images = []
     if requests:
-        if backend is None:
-            backend, why = _regions.get_backend()
+        if backend is None or isinstance(backend, str):
+            backend, why = _regions.get_backend(backend, model_config)
             if why:
                 warnings.append(f"generated regions use the draft backend (placeholders): {why}")
-        images = _regions.generate_regions(requests, backend)
+        images = _regions.generate_regions(requests, backend, model_config)
         for req, img in zip(requests, images):
-            overlay = " ".join(img.overlay_text.values()) if img.overlay_text else ""
-            pictures[req.region_id] = Picture(img.png, req.width / req.height, overlay,
+            overlay, colour, plate = "", (1.0, 1.0, 1.0), False
+            if img.overlay_text:
+                from .regions.verify import overlay_colour
+                overlay = " ".join(dict.fromkeys(img.overlay_text.values()))
+                rgb, ok = overlay_colour(img.png)
+                colour, plate = tuple(c / 255 for c in rgb), not ok
+            pictures[req.region_id] = Picture(img.png, req.width / req.height, overlay, colour, plate,
                                               ai_generated=not img.placeholder)
             region_report.append({"id": req.region_id, "backend": img.backend, "width": req.width,
                                   "height": req.height, "seed": req.seed, **img.info})
@@ -212,12 +235,12 @@ def render_document(doc: Document, root: Path, *, out=None, edition: str | None 
     elif env_epoch and env_epoch.isdigit():
         date = _dt.datetime.fromtimestamp(int(env_epoch), tz=_dt.timezone.utc)
     xmp = None
-    if region_report and any(not r.get("path", "").startswith("draft") for r in region_report):
-        try:
-            from .regions.provenance import xmp_packet
-            xmp = xmp_packet(region_report, meta)
-        except ImportError:
-            xmp = None
+    if any(not img.placeholder for img in images):
+        from .pdf import pdf_date
+        from .regions.provenance import xmp_packet
+        xmp = xmp_packet(images, {"title": meta["title"], "producer": "docgen",
+                                  "create_date": (date or _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc)).isoformat(),
+                                  "document_id": _document_id(doc), "content_producer": meta["author"] or "docgen"})
     pdf = finish(res.pdf, title=meta["title"], author=meta["author"], subject=meta["subject"],
                  keywords=meta["keywords"], lang=meta["lang"], date=date, xmp=xmp)
     result = RenderResult(pdf=pdf, pages=res.pages, edition=edition, warnings=warnings, regions=region_report,

@@ -118,7 +118,7 @@ def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
     return env
 
 
-def _context(doc: Document, edition: str, theme: Theme) -> dict:
+def _context(doc: Document, edition: str, theme: Theme, data=None) -> dict:
     langs = edition_languages(doc, edition)
 
     def t(text) -> Markup:
@@ -165,6 +165,14 @@ def _context(doc: Document, edition: str, theme: Theme) -> dict:
                            "has_text": g.text is not None})
         elif hasattr(b, "table"):
             blocks.append({"kind": "table", "id": path, **_dump(b.table)})
+        elif hasattr(b, "chart"):
+            c, series = b.chart, (data.charts.get(path) if data is not None else None) or {}
+            blocks.append({"kind": "chart", "id": path, "type": c.type, "title": _dump(c.title),
+                           "caption": _dump(c.caption), "width": c.width, "height": c.height,
+                           "format": series.get("format") or {"type": "number", "decimals": None, "units": False,
+                                                             "currency": "CNY"}, "categories": series.get("categories", []),
+                           "series": [{"key": s["key"], "name": _dump(s["name"]), "values": s["values"]}
+                                      for s in series.get("series", [])]})
         else:
             blocks.append({"kind": "page_break", "id": path})
     cover = None
@@ -179,7 +187,22 @@ def _context(doc: Document, edition: str, theme: Theme) -> dict:
         "meta": meta, "cover": cover, "blocks": blocks, "languages": list(langs),
         "edition": edition, "mode": edition if edition in ("zh", "en") else doc.mode,
         "t": t, "pick": pick, "theme": {"name": theme.name, "toc_depth": theme.toc_depth},
+        "gongwen": _gongwen(doc, edition, theme, data),
+        # the data stage's results: typed parameters and each source's rows (data, never markup: autoescaped)
+        "params": dict(data.params) if data is not None else {},
+        "data": {k: [dict(r) for r in ds.rows] for k, ds in data.datasets.items()} if data is not None else {},
     }
+
+
+def _gongwen(doc: Document, edition: str, theme: Theme, data) -> dict | None:
+    """The official-document fields for templates; each attachment's body converted as the body's is."""
+    if getattr(doc, "gongwen", None) is None:
+        return None
+    g = _dump(doc.gongwen)
+    for fj, d in zip(doc.gongwen.fujian, g["fujian"]):
+        part = doc.model_copy(update={"body": fj.body, "gongwen": None})
+        d["blocks"] = _context(part, edition, theme, data)["blocks"]
+    return g
 
 
 def _dump(v):
@@ -198,13 +221,15 @@ def _dump(v):
     return v
 
 
-def build(doc: Document, edition: str, base_dir: Path | None = None) -> tuple[LayoutTree, Theme, Path]:
+def build(doc: Document, edition: str, base_dir: Path | None = None, *,
+          data=None) -> tuple[LayoutTree, Theme, Path]:
+    """``data``: the data stage's :class:`docgen.data.Resolved` (params, sources, chart series)."""
     folder = find(doc.layout, base_dir)
     theme = load_theme(folder, doc.theme)
     env = _environment(folder)
     try:
         tpl = env.get_template("template.xml.j2")
-        markup = tpl.render(**_context(doc, edition, theme))
+        markup = tpl.render(**_context(doc, edition, theme, data))
     except jinja2.TemplateSyntaxError as e:
         raise LayoutError(f"{e.filename or folder}:{e.lineno}: template syntax error: {e.message}") from None
     except jinja2.UndefinedError as e:

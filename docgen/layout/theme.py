@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PAPER_MM = {"A4": (210.0, 297.0), "A5": (148.0, 210.0), "A3": (297.0, 420.0), "B5": (176.0, 250.0),
             "Letter": (215.9, 279.4)}
@@ -39,6 +39,8 @@ class Fonts(_M):
     body: FontSet
     heading: FontSet | None = None
     mono: FamilySpec | None = None
+    extra: dict[str, FontSet] = Field(default_factory=dict, description="more named font sets, for a style's "
+                                      "font: (e.g. the 楷体 and 小标宋 of official documents)")
     system_fallback: bool = Field(True, description="search system fonts for characters no theme font covers")
 
 
@@ -49,6 +51,13 @@ class Margins(_M):
     outer: float = 22
 
 
+class Grid(_M):
+    """A fixed grid over the type area: ``lines`` rows of equal pitch, ``chars`` cells a line."""
+
+    lines: int = Field(ge=1, le=200)
+    chars: int = Field(ge=1, le=200)
+
+
 class PageTemplate(_M):
     margins: Margins = Margins()
     columns: int = Field(1, ge=1, le=3)
@@ -56,10 +65,11 @@ class PageTemplate(_M):
     header: bool = True
     footer: bool = True
     background: str | None = None       # colour of a full-bleed background
+    grid: Grid | None = None            # a line and character grid over the type area
 
 
 class Style(_M):
-    font: Literal["body", "heading", "mono"] = "body"
+    font: str = Field("body", description="body, heading, mono or a name in fonts.extra")
     size: float = Field(10.5, gt=2, lt=200)
     leading: float | None = Field(None, description="line pitch in pt (default 1.6 × size)")
     bold: bool = False
@@ -89,6 +99,17 @@ class Running(_M):
     offset: float = 10.0                 # mm from the type area
 
 
+class Folio(_M):
+    """A page number drawn below the type area (official documents: "— 1 —", odd pages right, even left)."""
+
+    format: str = "{page}"
+    style: str = "running"
+    offset: float = Field(7.0, description="mm from the type area's bottom edge to the top of the number")
+    align: Literal["center", "left", "right", "outside", "inside"] = "center"
+    indent_em: float = Field(0.0, description="space kept from the type area's edge, in em of the style")
+    skip_blank: bool = Field(True, description="no number on pages that hold nothing")
+
+
 class Theme(_M):
     name: str = ""
     description: str = ""
@@ -100,6 +121,7 @@ class Theme(_M):
     styles: dict[str, Style]
     header: dict[str, Running] = Field(default_factory=dict, description="per edition: zh, en, parallel, stacked, *")
     footer: dict[str, Running] = Field(default_factory=dict)
+    folio: Folio | None = Field(None, description="page number below the type area, outside header/footer")
     stacked_secondary: str = Field("muted", description="colour of the second language in stacked mode")
     parallel_gap: float = 8.0            # mm between the zh and en columns
     region_label: bool = False           # visible "AI 生成 · AI-generated" label under generated regions
@@ -111,6 +133,14 @@ class Theme(_M):
         if v not in PAPER_MM:
             raise ValueError("expected one of " + ", ".join(PAPER_MM))
         return v
+
+    @model_validator(mode="after")
+    def _style_fonts(self):
+        known = {"body", "heading", "mono", *self.fonts.extra}
+        for name, st in self.styles.items():
+            if st.font not in known:
+                raise ValueError(f"styles.{name}.font: {st.font!r} is not one of {sorted(known)}")
+        return self
 
     def page_size_mm(self) -> tuple[float, float]:
         w, h = PAPER_MM[self.paper]

@@ -1,11 +1,12 @@
 """The regions stage: generated-region requests in, pictures out, from the configured backend.
 
-``DOCGEN_BACKEND`` = ``auto`` (default: Qwen-Image when its weights and a GPU are present, else draft),
-``draft`` or ``qwen-image``.  Heavy libraries load only inside the Qwen-Image backend.
+``DOCGEN_BACKEND`` (or ``--backend``) = ``auto`` (default: Qwen-Image when its weights and a GPU are
+present, else draft), ``draft`` or ``qwen-image``.  Model location, dtype and memory mode come from
+:class:`docgen.regions.config.ModelConfig` (env vars, config file, CLI flags) — never from a spec.
+Heavy libraries load only inside the Qwen-Image backend, and only once weights were found.
 """
 from __future__ import annotations
 
-import os
 from typing import Sequence
 
 from .base import RegionBackend, RegionImage, RegionRequest
@@ -14,30 +15,31 @@ from .draft import DraftBackend
 __all__ = ["DraftBackend", "RegionBackend", "RegionImage", "RegionRequest", "generate_regions", "get_backend"]
 
 
-def get_backend(name: str | None = None) -> tuple[RegionBackend, str | None]:
+def get_backend(name: str | None = None, config=None) -> tuple[RegionBackend, str | None]:
     """The backend to use, and a note when ``auto`` fell back to the draft backend (why)."""
-    name = name or os.environ.get("DOCGEN_BACKEND", "auto")
+    from .config import ModelConfig
+    cfg = config or ModelConfig.from_env({"backend": name} if name else None)
+    name = cfg.backend
     if name == "draft":
         return DraftBackend(), None
-    if name not in ("auto", "qwen-image"):
-        from ..errors import DocgenError
-        raise DocgenError(f"unknown region backend {name!r} (auto, draft, qwen-image)")
-    try:
-        from . import qwen
-    except ImportError:
-        qwen = None
-    if qwen is not None and hasattr(qwen, "available_backend"):
-        backend, why = qwen.available_backend(required=(name == "qwen-image"))
-        if backend is not None:
-            return backend, None
-        return DraftBackend(), why
-    if name == "qwen-image":
-        from ..errors import ModelError
-        raise ModelError("the qwen-image backend is not installed (pip install 'docgen[qwen]')")
-    return DraftBackend(), "no Qwen-Image backend available"
+    from . import qwen
+    backend, why = qwen.available_backend(required=(name == "qwen-image"), config=cfg)
+    if backend is not None:
+        return backend, None
+    return DraftBackend(), why
 
 
-def generate_regions(requests: Sequence[RegionRequest], backend: RegionBackend) -> list[RegionImage]:
+def generate_regions(requests: Sequence[RegionRequest], backend: RegionBackend, config=None) -> list[RegionImage]:
+    """One picture per request.  Model pictures go through the content-addressed cache and, where they
+    must carry text, OCR verification (retries, then a picture without text plus a vector overlay).
+    Draft art is drawn directly: it is instant, and its text is correct by construction."""
     if not requests:
         return []
-    return backend.generate(list(requests))
+    if isinstance(backend, DraftBackend):
+        return backend.generate(list(requests))
+    from .cache import RegionCache
+    from .config import ModelConfig
+    from .verify import generate_verified
+    cfg = config or ModelConfig.from_env()
+    return generate_verified(backend, list(requests), cache=RegionCache.from_config(cfg), budget=cfg.ocr_budget,
+                             threshold=cfg.ocr_threshold)

@@ -14,7 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import Problem, SpecError
-from .models import LANGS, Document, Localized
+from .models import BLOCK_KINDS, LANGS, Document, Localized
 
 Pos = dict[tuple, int]   # field path -> 1-based line
 
@@ -86,8 +86,7 @@ def _clean_loc(loc: tuple) -> tuple[str, ...]:
         p = str(part)
         if _INTERNAL.match(p):
             continue
-        if out and out[-1] == p and p in ("heading", "paragraph", "list", "image", "generate", "table",
-                                          "page_break"):
+        if out and out[-1] == p and p in BLOCK_KINDS:
             continue          # the discriminator tag repeats the block's key
         out.append(p)
     return tuple(out)

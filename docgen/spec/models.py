@@ -142,6 +142,126 @@ class Table(_Model):
         return self
 
 
+# ---- data: named sources, typed parameters, data-bound blocks ---------------------------------------------
+ValueType = Literal["text", "int", "number", "date", "month", "bool"]
+
+
+class Param(_Model):
+    """A document parameter (``--param month=2026-11``, a batch row, a schedule): typed, with a default."""
+
+    type: ValueType = "text"
+    default: Any = Field(None, description="value when none is given; without it the parameter is required")
+    choices: list[Union[str, int, float]] | None = None
+    description: str = ""
+
+
+class DataSource(_Model):
+    """A named source: a file (CSV, JSON or YAML: a list of records) or an SQL query on a database."""
+
+    file: str | None = Field(None, description="CSV/JSON/YAML file relative to the spec's folder")
+    records: str | None = Field(None, description="JSON/YAML: the key that holds the list of records")
+    sql: str | None = Field(None, description="a query; parameters as :name, bound (never formatted in)")
+    url: str | None = Field(None, description="SQLAlchemy URL, e.g. sqlite:///sales.sqlite (relative to the "
+                                              "spec's folder) or postgresql://…")
+    columns: dict[str, ValueType] = Field(default_factory=dict, description="column types (checked)")
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        if (self.file is None) == (self.sql is None):
+            raise ValueError("give either file (CSV/JSON/YAML) or sql (with url)")
+        if self.sql is not None and not self.url:
+            raise ValueError("an sql source needs url (e.g. sqlite:///data.sqlite)")
+        if self.file is not None and self.url:
+            raise ValueError("url belongs to an sql source")
+        if self.file is not None and not re.search(r"\.(csv|json|ya?ml)$", self.file, re.I):
+            raise ValueError("file must be .csv, .json, .yaml or .yml")
+        return self
+
+
+def _format_shorthand(v):
+    return {"type": v} if isinstance(v, str) else v
+
+
+class Format(_Model):
+    """How values print, per language: 千分位 grouping, 万/亿 units in Chinese, K/M/B in English."""
+
+    type: Literal["text", "number", "currency", "percent", "date", "month"] = "number"
+    decimals: int | None = Field(None, ge=0, le=6)
+    units: bool = Field(False, description="large numbers in 万/亿 (zh) and K/M/B (en)")
+    currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
+
+
+FormatSpec = Annotated[Format, BeforeValidator(_format_shorthand),
+                       Field(description="number | currency | percent | date | month | text, or {type: …, "
+                                         "decimals: …, units: …}")]
+
+
+class DataTable(_Model):
+    """A table filled from a data source: ``table: {source: sales, columns: [...], format: {...}}``."""
+
+    source: str
+    columns: list[str] | None = Field(None, min_length=1, description="which columns, in order (default all)")
+    headers: dict[str, Text] = Field(default_factory=dict, description="column -> header text")
+    format: dict[str, FormatSpec] = Field(default_factory=dict, description="column -> format")
+    caption: Text | None = None
+    widths: list[float] | None = Field(None, description="relative column widths")
+    align: list[Literal["left", "center", "right"]] | None = None
+    limit: int | None = Field(None, ge=1, description="at most this many rows")
+
+    @model_validator(mode="after")
+    def _known_columns(self):
+        if self.columns is not None:
+            for name in ("headers", "format"):
+                for k in getattr(self, name):
+                    if k not in self.columns:
+                        raise ValueError(f"{name}: {k!r} is not one of columns {self.columns}")
+            for name in ("widths", "align"):
+                v = getattr(self, name)
+                if v is not None and len(v) != len(self.columns):
+                    raise ValueError(f"{name} has {len(v)} entries, columns has {len(self.columns)}")
+        return self
+
+
+class Chart(_Model):
+    """A chart drawn as vector graphics from a data source: x = category column, y = value column(s)."""
+
+    type: Literal["bar", "line", "pie"]
+    source: str
+    x: str = Field(description="the category (label) column")
+    y: Union[str, list[str]] = Field(description="the value column, or several (one series each)")
+    series: dict[str, Text] = Field(default_factory=dict, description="value column -> legend name")
+    title: Text | None = None
+    caption: Text | None = None
+    format: FormatSpec | None = None
+    height: float = Field(70, ge=20, le=250, description="mm")
+    width: float = Field(1.0, gt=0, le=1, description="fraction of the column width")
+
+    @property
+    def values(self) -> list[str]:
+        return [self.y] if isinstance(self.y, str) else list(self.y)
+
+    @model_validator(mode="after")
+    def _shape(self):
+        if not self.values:
+            raise ValueError("y needs at least one column")
+        if self.type == "pie" and len(self.values) != 1:
+            raise ValueError("a pie chart has one value column")
+        for k in self.series:
+            if k not in self.values:
+                raise ValueError(f"series: {k!r} is not one of the value columns {self.values}")
+        return self
+
+
+def _table_kind(v: Any) -> str:
+    if isinstance(v, dict):
+        return "DataTable" if "source" in v else "Table"
+    return type(v).__name__
+
+
+AnyTable = Annotated[Union[Annotated[Table, Tag("Table")], Annotated[DataTable, Tag("DataTable")]],
+                     Discriminator(_table_kind)]
+
+
 class Empty(_Model):
     pass
 
@@ -176,14 +296,18 @@ class GenerateBlock(_Model):
 
 
 class TableBlock(_Model):
-    table: Table
+    table: AnyTable
+
+
+class ChartBlock(_Model):
+    chart: Chart
 
 
 class PageBreakBlock(_Model):
     page_break: Empty | None = None
 
 
-BLOCK_KINDS = ("heading", "paragraph", "list", "image", "generate", "table", "page_break")
+BLOCK_KINDS = ("heading", "paragraph", "list", "image", "generate", "table", "chart", "page_break")
 
 
 def _block_kind(v: Any) -> str | None:
@@ -204,6 +328,7 @@ Block = Annotated[
         Annotated[ImageBlock, Tag("image")],
         Annotated[GenerateBlock, Tag("generate")],
         Annotated[TableBlock, Tag("table")],
+        Annotated[ChartBlock, Tag("chart")],
         Annotated[PageBreakBlock, Tag("page_break")],
     ],
     Discriminator(
@@ -240,6 +365,8 @@ class Meta(_Model):
 
 Bilingual = Literal["parallel", "stacked", "zh", "en"]
 
+from .gongwen import Gongwen  # noqa: E402  (its fields use Text and Block, defined above)
+
 
 class Document(_Model):
     """A docgen document."""
@@ -252,6 +379,10 @@ class Document(_Model):
     theme: dict[str, Any] = Field(default_factory=dict, description="overrides of the layout's theme")
     cover: Cover | None = None
     body: list[Block] = Field(default_factory=list)
+    params: dict[str, Param] = Field(
+        default_factory=dict, description="parameters (typed); {name} in the spec's text is replaced by the value")
+    data: dict[str, DataSource] = Field(default_factory=dict, description="named data sources")
+    gongwen: Gongwen | None = Field(None, description="official-document fields (公文要素) for layout: gongwen")
 
     @field_validator("languages")
     @classmethod
@@ -274,6 +405,8 @@ class Document(_Model):
             raise ValueError(f"bilingual: {mode} needs two languages (languages: [zh, en])")
         if mode in ("zh", "en") and mode not in self.languages:
             raise ValueError(f"bilingual: {mode} is not one of the document's languages {self.languages}")
+        if self.layout == "gongwen" and self.gongwen is None:
+            raise ValueError("layout: gongwen needs the gongwen: fields (biaozhi, chengwen_riqi, …)")
         return self
 
     @property

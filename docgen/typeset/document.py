@@ -34,6 +34,8 @@ class Picture:
     png: bytes
     aspect: float                        # width / height of the region as requested
     overlay: str = ""                   # vector text over the picture (OCR fallback)
+    overlay_rgb: tuple = (1.0, 1.0, 1.0)   # its colour, chosen for contrast with the picture
+    overlay_plate: bool = False         # the picture is too busy behind it: set the text on a plate
     ai_generated: bool = False
 
 
@@ -72,6 +74,7 @@ class Typesetter:
                  meta: dict):
         self.tree = tree
         self.theme = theme
+        self.layout_dir = layout_dir                   # fonts named relative to the layout folder
         self.sty = Styler(theme, layout_dir)
         self.pictures = pictures
         self.meta = meta                               # title per language, etc.
@@ -239,12 +242,13 @@ class Typesetter:
             ts = self.sty.text_style(self.sty.style("title"), None)
             size = max(14.0, min(ts.size, 40.0))
             from .linebreak import TextStyle
-            overlay = [Run(pic.overlay, TextStyle(fonts=ts.fonts, size=size, color=(1, 1, 1), bold=True))]
+            overlay = [Run(pic.overlay, TextStyle(fonts=ts.fonts, size=size, color=pic.overlay_rgb, bold=True))]
         label = None
         if pic.ai_generated and self.theme.region_label:
             label = self._runs([Span("AI 生成 · AI-generated")], "caption", color="#ffffff", scale=0.85)
         fig = Figure(pic.png, None, b.height * mm if b.height else None, pic.aspect, b.width,
                      caption=self._caption(b.caption, b.style), overlay=overlay, label=label,
+                     overlay_plate=pic.overlay_plate,
                      full_bleed=b.full_bleed, max_h=self._frame_height(),
                      space_after=self.sty.style(b.style).space_after)
         return [fig]
@@ -347,6 +351,42 @@ class Typesetter:
                 y = base - st.size * 0.5 if which == "header" else base + st.leading_pt()
                 canv.line(x0, y, x0 + w, y)
                 canv.restoreState()
+        if self.theme.folio is not None:
+            self._folio(canv, doc, pt, values)
+
+    def _folio(self, canv, doc, pt, values):
+        """The page number below the type area; blank pages (and pages a flowable marked, such as an
+        official document's 版记 page after a blank page) go unnumbered."""
+        f = self.theme.folio
+        page = values["page"]
+        blank = getattr(doc, "blank_pages", None)
+        if blank is None:
+            blank = doc.blank_pages = set()
+        if doc.frame is not None and doc.frame._atTop:
+            blank.add(page)
+            if f.skip_blank:
+                return
+        if page in getattr(doc, "unnumbered_pages", ()):
+            return
+        st = self.sty.style(f.style)
+        runs = self._runs([Span(_fmt_running(f.format, values))], f.style)
+        # Latin rules keep the spaces of "— 1 —" (Chinese rules would collapse them)
+        lines = break_lines(runs, self.page_w, ParaFormat(align="left", lang="en", hyphenate=False))
+        if not lines:
+            return
+        line = lines[0]
+        m = pt.margins
+        x0 = m.inner * mm
+        w = self.page_w - (m.inner + m.outer) * mm
+        gap = f.indent_em * st.size
+        side = {"outside": "right" if page % 2 else "left", "inside": "left" if page % 2 else "right"}.get(
+            f.align, f.align)
+        x = {"left": x0 + gap, "right": x0 + w - gap - line.width,
+             "center": x0 + (w - line.width) / 2}[side]
+        # the number's top (its em box, as PDF readers measure it) sits offset mm below the type area
+        face = line.pieces[0].face
+        top = m.bottom * mm - f.offset * mm
+        draw_line(canv, line, x, top - st.size + face.descent * st.size)
 
     def _section_at(self, page: int) -> str:
         best = ""
@@ -358,6 +398,8 @@ class Typesetter:
     # -- build ---------------------------------------------------------------------------------------------
     def _needs_two_passes(self) -> bool:
         if any(isinstance(b, T.Toc) for b in self.tree.blocks):
+            return True
+        if self.theme.folio is not None and "{pages}" in self.theme.folio.format:
             return True
         for table in (self.theme.header, self.theme.footer):
             for r in table.values():

@@ -11,7 +11,7 @@ from typing import Callable
 
 _REGISTRY: dict[str, Callable] = {}
 # tag -> module that registers it (imported the first time the tag is met)
-_PROVIDERS: dict[str, str] = {}
+_PROVIDERS: dict[str, str] = {"chart": "docgen.typeset.charts"}
 
 
 def register(tag: str, factory: Callable) -> None:

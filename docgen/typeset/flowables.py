@@ -169,7 +169,8 @@ class Figure(Flowable):
     def __init__(self, png: bytes, box_w: float | None, box_h: float | None, aspect: float,
                  width_frac: float = 1.0, caption: list[Flowable] | None = None, overlay: list[Run] | None = None,
                  overlay_color=(1, 1, 1), label: list[Run] | None = None, full_bleed: bool = False,
-                 max_h: float | None = None, space_after: float = 6.0, on_draw: Callable | None = None):
+                 max_h: float | None = None, space_after: float = 6.0, on_draw: Callable | None = None,
+                 overlay_plate: bool = False):
         super().__init__()
         self.png = png
         self.box_h = box_h
@@ -178,6 +179,7 @@ class Figure(Flowable):
         self.caption = caption or []
         self.overlay = overlay
         self.overlay_color = overlay_color
+        self.overlay_plate = overlay_plate
         self.label = label
         self.full_bleed = full_bleed
         self.max_h = max_h
@@ -234,6 +236,16 @@ class Figure(Flowable):
             size = self.overlay[0].style.size
             lead = size * 1.3
             top = y + h / 2 + len(lines) * lead / 2
+            if self.overlay_plate and lines:
+                # a busy picture: a translucent plate in the opposite tone keeps the text legible
+                ink = self.overlay[0].style.color
+                dark = sum(ink) / 3 < 0.5
+                wmax = max(ln.width for ln in lines) + size
+                c.saveState()
+                c.setFillColorRGB(*((1, 1, 1) if dark else (0, 0, 0)), alpha=0.72)
+                c.roundRect(x + (w - wmax) / 2, top - len(lines) * lead - size * 0.3, wmax,
+                            len(lines) * lead + size * 0.6, size * 0.3, stroke=0, fill=1)
+                c.restoreState()
             for i, line in enumerate(lines):
                 draw_line(c, line, x + w * 0.07, top - (i + 1) * lead + (lead - size) / 2 + size * 0.12)
         if self.label:

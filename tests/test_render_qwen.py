@@ -1,0 +1,57 @@
+"""A whole document rendered with the qwen-image backend: the tiny random-weight pipeline loaded from a
+folder by the production loader, the cache, OCR verification and its fallback, and XMP provenance."""
+import io
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import pypdf
+import pytest
+
+import docgen
+from docgen.regions.qwen import QwenImageBackend
+from pdfutil import nows, pypdf_text
+from qwen_tiny import tiny_config, tiny_model_dir
+
+SPEC = {
+    "layout": "report", "languages": ["zh", "en"], "bilingual": "stacked",
+    "meta": {"title": {"zh": "生成区域", "en": "Generated regions"}, "date": "2026-11-28", "author": "docgen 测试"},
+    "cover": {"generate": {"prompt": "水墨风格的西湖断桥", "aspect": "16:9", "seed": 7}},
+    "body": [
+        {"paragraph": {"zh": "下面是一幅带文字的海报。", "en": "Below is a poster with text."}},
+        {"generate": {"prompt": "红色的欢迎海报", "text": {"zh": "西湖欢迎您"}, "aspect": "4:3", "seed": 3}},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    return tiny_config(tiny_model_dir(), tmp_path_factory.mktemp("regions"), ocr_budget=1)
+
+
+def test_document_through_the_production_loader(config):
+    backend = QwenImageBackend(config)
+    res = docgen.render(SPEC, backend=backend, model_config=config)
+    ids = {r["id"]: r for r in res.regions}
+    assert set(ids) == {"cover", "body.1"}
+    assert all(r["backend"] == "qwen-image" for r in res.regions)
+    # random weights cannot letter "西湖欢迎您": OCR rejects it, and the text is set as vector type instead
+    assert ids["body.1"]["path"] == "vector-overlay"
+    assert ids["cover"]["path"] == "no-text"
+    assert "西湖欢迎您" in nows("".join(pypdf_text(res.pdf)))
+    # provenance and the implicit AIGC label travel in the XMP packet
+    xmp = pypdf.PdfReader(io.BytesIO(res.pdf)).trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert "AIGC" in xmp and "qwen-image" in xmp.lower()
+
+    # a second render of the unchanged document makes no model call and gives the same bytes
+    again = QwenImageBackend(config)
+    res2 = docgen.render(SPEC, backend=again, model_config=config)
+    assert again.calls == 0
+    assert res2.pdf == res.pdf
+
+
+def test_draft_documents_carry_no_aigc_label():
+    res = docgen.render(SPEC, backend="draft")
+    root = pypdf.PdfReader(io.BytesIO(res.pdf)).trailer["/Root"]
+    assert "/Metadata" not in root
+    assert all(r["backend"] == "draft" for r in res.regions)
