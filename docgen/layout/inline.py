@@ -23,8 +23,13 @@ class Span:
 _LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
 
 
+_MARKERS = frozenset("*[`\\")
+
+
 def parse(text: str) -> list[Span]:
     """Parse the inline syntax.  Unmatched markers are kept as literal text."""
+    if _MARKERS.isdisjoint(text):
+        return [Span(text)] if text else []
     spans: list[Span] = []
     buf: list[str] = []
     bold = italic = False

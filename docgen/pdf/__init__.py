@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import io
+import re
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, BooleanObject, ByteStringObject, DictionaryObject, NameObject, \
@@ -21,11 +22,43 @@ def pdf_date(d: _dt.datetime) -> str:
     return d.strftime("D:%Y%m%d%H%M%S+00'00'")
 
 
+_BFCHAR = re.compile(rb"<([0-9A-Fa-f]{2,4})> <([0-9A-Fa-f]{5,6})>")
+
+
+def _utf16(m: "re.Match") -> bytes:
+    cp = int(m.group(2), 16)
+    hi, lo = 0xD800 + ((cp - 0x10000) >> 10), 0xDC00 + ((cp - 0x10000) & 0x3FF)
+    return b"<%s> <%04X%04X>" % (m.group(1), hi, lo)
+
+
+def fix_tounicode(writer: PdfWriter) -> int:
+    """ReportLab writes characters outside the BMP into ToUnicode CMaps as 5-hex-digit values, which
+    readers (pypdf among them) drop; a CMap destination is UTF-16BE, so write the surrogate pair."""
+    fixed = 0
+    seen = set()
+    for page in writer.pages:
+        fonts = page.get("/Resources", {}).get("/Font", {})
+        for ref in fonts.values():
+            font = ref.get_object()
+            tu = font.get("/ToUnicode")
+            if tu is None or id(tu.get_object()) in seen:
+                continue
+            stream = tu.get_object()
+            seen.add(id(stream))
+            data = stream.get_data()
+            new, n = _BFCHAR.subn(_utf16, data)
+            if n:
+                stream.set_data(new)
+                fixed += n
+    return fixed
+
+
 def finish(pdf: bytes, *, title: str, author: str = "", subject: str = "", keywords: str = "",
            lang: str = "zh-CN", date: _dt.datetime | None = None, xmp: bytes | None = None,
            producer: str = "docgen") -> bytes:
     reader = PdfReader(io.BytesIO(pdf))
     writer = PdfWriter(clone_from=reader)
+    fix_tounicode(writer)
     when = pdf_date(date or FIXED_DATE)
     info = {"/Title": title, "/Author": author, "/Subject": subject, "/Keywords": keywords,
             "/Creator": "docgen", "/Producer": producer, "/CreationDate": when, "/ModDate": when}
