@@ -85,6 +85,8 @@ class Typesetter:
         self._missing: set[str] = set()
         self.headings: list[tuple[int, str, str]] = []   # (level, text, key)
         self.page_w, self.page_h = (v * mm for v in theme.page_size_mm())
+        # line breaks by (runs, width, format): the second pass of a two-pass layout breaks nothing anew
+        self._breaks: dict = {}
 
     # -- runs ------------------------------------------------------------------------------------------
     def _runs(self, spans: list[Span], style_name: str, *, color=None, scale=1.0) -> list[Run]:
@@ -110,7 +112,7 @@ class Typesetter:
             space_before=st.space_before if space_before is None else space_before,
             space_after=st.space_after if space_after is None else space_after,
             keep_with_next=st.keep_with_next if keep is None else keep, on_draw=on_draw,
-            label_runs=label, left=left, bullet=bullet)
+            label_runs=label, left=left, bullet=bullet, memo=self._breaks)
 
     def _langs_of(self, texts: T.Texts) -> list[tuple[str, list[Span]]]:
         if "*" in texts:

@@ -29,7 +29,8 @@ class TextBlock(Flowable):
     def __init__(self, runs: Sequence[Run], fmt: ParaFormat, *, size: float, leading: float,
                  space_before: float = 0.0, space_after: float = 0.0, keep_with_next: bool = False,
                  label: str | None = None, label_runs: Sequence[Run] | None = None, left: float = 0.0,
-                 lines: list[Line] | None = None, on_draw: Callable | None = None, bullet=None):
+                 lines: list[Line] | None = None, on_draw: Callable | None = None, bullet=None,
+                 memo: dict | None = None):
         super().__init__()
         self.runs = list(runs)
         self.fmt = fmt
@@ -44,13 +45,22 @@ class TextBlock(Flowable):
         self._width = None
         self.on_draw = on_draw                # called with (canvas, block) when drawn: outlines, TOC
         self.bullet = bullet                  # colour of a list bullet, drawn as a shape (not text)
+        self.memo = memo                      # shared line-break results (see Typesetter)
 
     # -- layout ------------------------------------------------------------------------------------------
     def lines(self, width: float) -> list[Line]:
         if self._lines is not None:
             return self._lines
         if self._width is None or abs(self._width - width) > 0.01:
-            self._cache = break_lines(self.runs, max(1.0, width - self.left), self.fmt)
+            w = max(1.0, width - self.left)
+            if self.memo is None:
+                self._cache = break_lines(self.runs, w, self.fmt)
+            else:
+                key = (tuple(self.runs), round(w, 3), self.fmt)
+                got = self.memo.get(key)
+                if got is None:
+                    got = self.memo[key] = break_lines(self.runs, w, self.fmt)
+                self._cache = got
             self._width = width
         return self._cache
 
