@@ -236,7 +236,6 @@ def render_document(doc: Document, root: Path, *, out=None, edition: str | None 
         date = _dt.datetime.fromtimestamp(int(env_epoch), tz=_dt.timezone.utc)
     xmp = None
     if any(not img.placeholder for img in images):
-        from .pdf import pdf_date
         from .regions.provenance import xmp_packet
         xmp = xmp_packet(images, {"title": meta["title"], "producer": "docgen",
                                   "create_date": (date or _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc)).isoformat(),

@@ -6,12 +6,12 @@ import sys
 
 import pypdf
 import pytest
-import yaml
 
 import docgen
 from docgen.errors import SpecError
 from docgen.layout.inline import plain
 from docgen.regions import DraftBackend
+from docgen.render import load as load_spec
 from pdfutil import MM, baseline, chars, fonts, lines_of, nows, pypdf_text
 
 from conftest import EXAMPLES, ROOT, SHARED
@@ -50,7 +50,7 @@ def test_every_example_renders_reopens_and_holds_the_spec_text(rendered, name):
     res = rendered[name]
     reader = pypdf.PdfReader(io.BytesIO(res.pdf))
     assert len(reader.pages) == res.pages >= 1
-    doc = docgen.render.__globals__["load"](EXAMPLES / f"{name}.yaml")[0]
+    doc = load_spec(EXAMPLES / f"{name}.yaml")[0]
     whole = nows("".join(pypdf_text(res.pdf)))
     langs = doc.languages if doc.mode in ("stacked", "parallel") else [doc.mode]
     for lang in langs:
@@ -64,7 +64,7 @@ def test_parallel_columns_hold_each_language_in_order(rendered):
     """In parallel mode, the left column reads as the Chinese text and the right as the English,
     across page breaks; and each block pair starts on the same baseline."""
     res = rendered["west-lake-guide"]
-    doc = docgen.render.__globals__["load"](EXAMPLES / "west-lake-guide.yaml")[0]
+    doc = load_spec(EXAMPLES / "west-lake-guide.yaml")[0]
     left, right = [], []
     for pno, (w, h, cs) in enumerate(chars(res.pdf)):
         if pno == 0:
@@ -245,7 +245,6 @@ def test_inline_markup_bold_italic_links():
 
 def test_editions_from_one_spec(tmp_path):
     spec = EXAMPLES / "quarterly-report.yaml"
-    doc = docgen.render.__globals__["load"](spec)[0]
     zh = docgen.render(spec, edition="zh")
     en = docgen.render(spec, edition="en")
     tz, te = nows("".join(pypdf_text(zh.pdf))), nows("".join(pypdf_text(en.pdf)))
@@ -264,7 +263,6 @@ def test_import_docgen_does_not_import_torch():
 def test_generated_region_is_placed_at_the_requested_aspect():
     res = docgen.render({"languages": ["zh"], "layout": "report", "meta": {"title": "t"},
                          "body": [{"generate": {"prompt": "西湖", "aspect": "16:9", "seed": 1}}]})
-    r = pypdf.PdfReader(io.BytesIO(res.pdf))
     assert res.regions and res.regions[0]["backend"] == "draft"
     assert res.regions[0]["width"] / res.regions[0]["height"] == pytest.approx(16 / 9, rel=0.02)
     import pdfplumber

@@ -2,7 +2,6 @@
 import io
 
 import pdfplumber
-import pypdf
 import pytest
 
 import docgen

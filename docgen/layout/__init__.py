@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from pydantic import ValidationError
 
 from ..errors import LayoutError, Problem, SpecError

@@ -22,11 +22,11 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from docgen._io import atomic_write
 from docgen.regions.base import RegionBackend, RegionImage, RegionRequest, canonical_json
 
 SCHEMA = 1      # bump when the entry layout changes; part of every key
@@ -98,8 +98,8 @@ class RegionCache:
         folder = self._png(key).parent
         folder.mkdir(parents=True, exist_ok=True)
         # PNG first, sidecar last: an entry counts only once its sidecar (with the PNG's hash) is there.
-        _atomic_write(self._png(key), image.png)
-        _atomic_write(self._meta(key), canonical_json(meta).encode("utf-8"))
+        atomic_write(self._png(key), image.png)
+        atomic_write(self._meta(key), canonical_json(meta).encode("utf-8"))
         self.evict()
 
     def remove(self, key: str) -> None:
@@ -199,15 +199,3 @@ class RegionCache:
         return count
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

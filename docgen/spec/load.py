@@ -106,6 +106,16 @@ def _message(err: dict) -> str:
     return msg
 
 
+def line_of(pos: Pos | None, path: tuple) -> int | None:
+    """The YAML line of a field path: its own, else its nearest ancestor's (a missing field)."""
+    if pos is None:
+        return None
+    for k in range(len(path), -1, -1):
+        if path[:k] in pos:
+            return pos[path[:k]]
+    return None
+
+
 def problems_from(exc: ValidationError, pos: Pos | None = None, filename: str | None = None) -> list[Problem]:
     errors = exc.errors(include_url=False)
     cleaned = [(_clean_loc(e["loc"]), e) for e in errors]
@@ -126,13 +136,7 @@ def problems_from(exc: ValidationError, pos: Pos | None = None, filename: str | 
         if (loc, msg) in seen:
             continue
         seen.add((loc, msg))
-        line = None
-        if pos is not None:
-            for k in range(len(loc), -1, -1):
-                if loc[:k] in pos:
-                    line = pos[loc[:k]]
-                    break
-        probs.append(Problem(".".join(loc), msg, filename, line))
+        probs.append(Problem(".".join(loc), msg, filename, line_of(pos, loc)))
     return probs
 
 
@@ -150,14 +154,8 @@ def _check_translations(doc: Document, pos: Pos | None, filename: str | None) ->
         if isinstance(v, Localized):
             for lang in need:
                 if v.get(lang) is None:
-                    line = None
-                    if pos is not None:
-                        for k in range(len(path), -1, -1):
-                            if path[:k] in pos:
-                                line = pos[path[:k]]
-                                break
                     probs.append(Problem(".".join(path), f"missing the {lang} text (languages: {doc.languages})",
-                                         filename, line))
+                                         filename, line_of(pos, path)))
         elif hasattr(type(v), "model_fields"):
             for name in type(v).model_fields:
                 if name == "theme":

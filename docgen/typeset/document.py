@@ -22,7 +22,7 @@ from ..layout import tree as T
 from ..layout.inline import Span
 from ..layout.theme import Theme
 from . import extensions
-from .flowables import Figure, Pair, Rule, TextBlock, TocEntry
+from .flowables import Figure, Pair, TextBlock, TocEntry
 from .linebreak import ParaFormat, Run, break_lines, draw_line, missing_chars
 from .styles import Styler, lang_of
 
@@ -493,7 +493,6 @@ def _make_table(ts: Typesetter, node: T.TableNode, aw: float) -> Table:
         items = ts._langs_of(texts)
         out = []
         for k, (lg, spans) in enumerate(items):
-            st = ts.sty.style(style)
             blk = ts._block(spans, lg, style, indent=False, align=align[j] if align[j] != "left" else "left",
                             color=ts.theme.stacked_secondary if k > 0 else None, scale=0.92 if k > 0 else 1.0,
                             space_before=0, space_after=0, keep=False)
