@@ -681,11 +681,23 @@ def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
                 rise = pc.rise
                 add(_n(rise) + " Ts")
             add("%s %s %s Tm" % (flip, _n(x0 + pc.x), y))
-            for sub, chunk in font.splitString(pc.text, doc):
+            chunks = font.splitString(pc.text, doc)
+            at = 0
+            dx = 0.0
+            for k, (sub, chunk) in enumerate(chunks):
                 if sub != subset:
                     subset = sub
                     add("%s %s Tf" % (font.getSubsetInternalName(sub, doc), _n(size)))
+                    if k and (pc.char_space or pc.word_space):
+                        # readers differ on whether Tc follows a string's last glyph (pdfminer: no), so
+                        # after a subset switch the next string gets its own position
+                        add("%s %s %s Tm" % (flip, _n(x0 + pc.x + dx), y))
                 add("(%s) Tj" % escape(chunk))
+                if len(chunks) > 1 and (pc.char_space or pc.word_space):
+                    text = pc.text[at:at + len(chunk)]
+                    at += len(chunk)
+                    dx += (sum(pc.face.advance(c) for c in text) * size + pc.char_space * len(text)
+                           + pc.word_space * text.count(" "))
         if cs:
             add("0 Tc")
         if ws:

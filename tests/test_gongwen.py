@@ -1,0 +1,247 @@
+"""Official documents (layout gongwen, GB/T 9704-2012): rendered, then measured — by the shared checker
+(check_pdf.py --gongwen), by docgen's own checker, and directly (grid, folio, red rule, title)."""
+import subprocess
+import sys
+
+import pytest
+
+import docgen
+from docgen.check import check_pdf
+from docgen.errors import SpecError
+from docgen.typeset.gongwen import balance_title, cn_numeral
+from pdfutil import MM, baseline, chars, lines_of, nows, pypdf_text
+
+from conftest import EXAMPLES, SHARED
+
+GONGWEN_EXAMPLES = sorted(EXAMPLES.glob("gongwen-*.yaml"))
+TOP, LEFT, W, H = 37 * MM, 28 * MM, 156 * MM, 225 * MM
+ROW, PITCH = H / 22, W / 28
+
+PARA = ("为深入贯彻落实党中央、国务院决策部署，进一步做好相关工作，确保各项任务按期完成，现将有关事项通知如下。"
+        "各地各部门要提高思想认识，加强组织领导，细化工作措施，强化督促检查，切实把各项工作落到实处。")
+
+
+def spec(body=None, title="关于做好2026年度重点工作的通知", **gw):
+    g = {"biaozhi": "青川市人民政府文件", "zihao": "青政发〔2026〕9号", "zhusong": ["各区、县（市）人民政府"],
+         "shuming": "青川市人民政府", "chengwen_riqi": "2026-03-06"}
+    g.update(gw)
+    return {"layout": "gongwen", "languages": ["zh"], "meta": {"title": title},
+            "gongwen": g, "body": body if body is not None else [{"paragraph": PARA}]}
+
+
+def shared_check(pdf: bytes, tmp_path, name="doc") -> str:
+    checker = SHARED / "checks" / "check_pdf.py"
+    if not checker.exists():
+        pytest.skip("../shared/checks not present")
+    p = tmp_path / f"{name}.pdf"
+    p.write_bytes(pdf)
+    out = subprocess.run([sys.executable, str(checker), str(p), "--gongwen"], capture_output=True, text=True)
+    return out.stdout
+
+
+def assert_conforms(pdf: bytes, tmp_path, name="doc"):
+    out = shared_check(pdf, tmp_path, name)
+    assert "SUMMARY no violations" in out, out[-3000:]
+    report = check_pdf(pdf, "gbt9704")
+    assert report.ok, "\n".join(report.lines())
+
+
+@pytest.fixture(scope="module")
+def examples():
+    return {f.stem: docgen.render(f) for f in GONGWEN_EXAMPLES}
+
+
+def test_three_examples_exist_and_the_tongzhi_runs_to_pages(examples):
+    assert set(examples) == {"gongwen-tongzhi", "gongwen-qingshi", "gongwen-han"}
+    assert examples["gongwen-tongzhi"].pages >= 2
+
+
+@pytest.mark.parametrize("name", [f.stem for f in GONGWEN_EXAMPLES])
+def test_examples_pass_both_checkers(examples, name, tmp_path):
+    assert_conforms(examples[name].pdf, tmp_path, name)
+
+
+@pytest.mark.parametrize("paras,pages", [(0, 1), (5, 2), (22, 5)])
+def test_one_two_and_five_page_documents_conform(paras, pages, tmp_path):
+    body = [{"paragraph": PARA[:40]}] if paras == 0 else []
+    for i in range(paras):
+        if i % 4 == 0:
+            body.append({"heading": {"text": f"第{i // 4 + 1}部分工作要求", "level": 1 + (i // 4) % 3}})
+        body.append({"paragraph": PARA})
+    res = docgen.render(spec(body, chaosong=["市委办公室", "市人大常委会办公室"], yinfa_jiguan="青川市人民政府办公室",
+                             yinzhang=paras > 0))
+    assert res.pages >= pages if pages == 5 else res.pages == pages
+    assert_conforms(res.pdf, tmp_path)
+
+
+def test_long_title_long_zhusong_and_a_table_spanning_pages(tmp_path):
+    title = "青川市人民政府办公室关于印发《青川市2026年优化营商环境和促进民营经济高质量发展重点任务清单》的通知"
+    zhusong = [f"青川市第{cn_numeral(i)}行政区人民政府" for i in range(1, 13)]
+    rows = [[str(i), f"重点任务事项{i}的具体内容", "市发展改革委", f"{i % 12 + 1}月底前"] for i in range(1, 41)]
+    body = [{"paragraph": PARA},
+            {"table": {"header": ["序号", "任务", "牵头单位", "时限"], "widths": [2, 12, 8, 6], "rows": rows}},
+            {"paragraph": PARA}]
+    res = docgen.render(spec(body, title=title, zhusong=zhusong))
+    assert res.pages >= 3
+    assert_conforms(res.pdf, tmp_path)
+    first = chars(res.pdf)[0][2]
+    title_lines = lines_of([c for c in first if round(c["size"]) == 22])
+    assert 2 <= len(title_lines) <= 3
+    for ln in title_lines:
+        assert len(ln) >= 3                                   # no lone character
+        mid = (ln[0]["x0"] + ln[-1]["x1"]) / 2
+        assert abs(mid - (LEFT + W / 2)) < 1.5 * MM           # centred
+    assert nows("".join(c["text"] for ln in title_lines for c in ln)) == nows(title)
+    text = nows("".join(pypdf_text(res.pdf)))
+    assert "、".join(zhusong) + "：" in text
+    for r in rows:
+        assert nows("".join(r)) in text
+
+
+def test_body_sits_on_the_22_by_28_grid(examples):
+    pages = chars(examples["gongwen-tongzhi"].pdf)
+    pitches = []
+    for w, h, cs in pages:
+        body = [c for c in cs if round(c["size"]) == 16 and c["top"] < TOP + H]
+        for ln in lines_of(body):
+            row = (baseline(ln[0]) - TOP) / ROW
+            assert abs((row - 0.5) - round(row - 0.5) - (0.76 * 16 / 2) / ROW) < 0.02, "".join(c["text"] for c in ln)
+            assert 0 <= round(row - 0.5) <= 21
+            han = [c for c in ln if "\u4e00" <= c["text"] <= "\u9fff"]
+            pitches += [round(b["x0"] - a["x0"], 2) for a, b in zip(han, han[1:])]
+    assert max(set(pitches), key=pitches.count) == pytest.approx(PITCH, abs=0.02)
+
+
+def test_folio_red_rule_and_title_size(examples):
+    res = examples["gongwen-tongzhi"]
+    import pdfplumber, io
+    with pdfplumber.open(io.BytesIO(res.pdf)) as pdf:
+        for i, page in enumerate(pdf.pages, 1):
+            folio = [c for c in page.chars if c["top"] > TOP + H and c["text"].strip()]
+            text = "".join(c["text"] for c in sorted(folio, key=lambda c: c["x0"]))
+            assert text == f"—{i}—"
+            assert all(round(c["size"]) == 14 for c in folio)
+            assert min(c["top"] for c in folio) == pytest.approx(TOP + H + 7 * MM, abs=0.5 * MM)
+            if i % 2:
+                assert max(c["x1"] for c in folio) == pytest.approx(LEFT + W - 14, abs=0.5 * MM)
+            else:
+                assert min(c["x0"] for c in folio) == pytest.approx(LEFT + 14, abs=0.5 * MM)
+        p1 = pdf.pages[0]
+        red = [ln for ln in p1.lines if ln["stroking_color"] and ln["stroking_color"][0] > 0.8]
+        assert red and red[0]["x0"] == pytest.approx(LEFT, abs=0.3) and red[0]["x1"] - red[0]["x0"] == pytest.approx(W, abs=0.3)
+        sizes = {round(c["size"]) for c in p1.chars if c["top"] > red[0]["top"]}
+        assert 22 in sizes
+        last = pdf.pages[-1]
+        black = sorted((ln for ln in last.lines if abs(ln["x1"] - ln["x0"] - W) < 1 and not
+                        (ln["stroking_color"] and ln["stroking_color"][0] > 0.8 and len(ln["stroking_color"]) == 3
+                         and ln["stroking_color"][1] < 0.3)), key=lambda ln: ln["top"])
+        assert black[-1]["top"] == pytest.approx(TOP + H, abs=0.5)            # 版记's last rule on the edge
+        assert black[0]["linewidth"] > black[1]["linewidth"] < black[-1]["linewidth"]
+
+
+def test_header_elements_and_upward_document_layout(examples):
+    text = pypdf_text(examples["gongwen-qingshi"].pdf)[0]
+    assert "签发人：" in nows(text) and "李明远" in text
+    first = chars(examples["gongwen-qingshi"].pdf)[0][2]
+    zh = [c for c in first if c["text"] == "青" and round(c["size"]) == 16][0]     # 发文字号 左空一字
+    assert zh["x0"] == pytest.approx(LEFT + PITCH, abs=0.5)
+    t = nows("".join(pypdf_text(examples["gongwen-tongzhi"].pdf)))
+    for s in ("000128", "加急", "青政发〔2026〕7号", "一、充分认识", "（一）稳定粮食", "1.组织科技", "附件：1.2026年",
+              "2026年3月6日", "（此件公开发布）", "抄送：", "2026年3月6日印发", "附件1", "一、组织体系"):
+        assert s in t, s
+
+
+def test_headings_are_numbered_once_and_use_the_standard_faces():
+    res = docgen.render(spec([{"heading": "总体要求"}, {"heading": "二、已有序号"},
+                              {"heading": {"text": "工作目标", "level": 2}},
+                              {"heading": {"text": "具体任务", "level": 3}}, {"paragraph": PARA}]))
+    t = nows("".join(pypdf_text(res.pdf)))
+    assert "一、总体要求" in t and "二、已有序号" in t and "三、" not in t
+    assert "（一）工作目标" in t and "1.具体任务" in t
+    fonts = {}
+    for ln in [ln for _, _, cs in chars(res.pdf) for ln in lines_of(cs)]:
+        text = "".join(c["text"] for c in ln)
+        fonts[text] = {c["fontname"].split("+")[-1] for c in ln if ord(c["text"]) > 0x2E80}
+    def one(text, part):
+        return len(fonts[text]) == 1 and part in next(iter(fonts[text]))
+    assert one("一、总体要求", "NotoSansSC-Bold")                           # 黑体
+    assert one("（一）工作目标", "WenKai")                                   # 楷体
+    assert one("1.具体任务", "FandolFang")                                  # 仿宋, bold
+    assert any(b"2 Tr" in c for c in _contents(res.pdf))                   # 仿宋 bold is synthetic
+
+
+def _contents(pdf: bytes) -> list[bytes]:
+    import io
+    import pypdf
+    return [page.get_contents().get_data() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_licensed_fonts_from_the_theme_are_used(tmp_path):
+    # a stand-in for 仿宋_GB2312: any single-weight font file the user points the theme at
+    over = {"fonts": {"body": {"latin": [{"regular": "NotoSerif-Regular.ttf"}],
+                               "cjk": [{"regular": "NotoSerifSC-Regular.ttf"}]},
+                      "extra": {"xbs": {"latin": [{"regular": "NotoSerif-Bold.ttf"}],
+                                        "cjk": [{"regular": "NotoSerifSC-Bold.ttf"}]}}}}
+    s = spec()
+    s["theme"] = over
+    res = docgen.render(s)
+    names = {c["fontname"].split("+")[-1].split("-")[0] for _, _, cs in chars(res.pdf) for c in cs}
+    assert "NotoSerifSC" in names and "FandolFang" not in names
+    assert_conforms(res.pdf, tmp_path)
+
+
+def test_stacked_translation_is_an_option():
+    s = spec([{"paragraph": {"zh": PARA, "en": "Please implement the measures carefully."}}],
+             title={"zh": "关于做好工作的通知", "en": "Notice on the work"})
+    s["languages"] = ["zh", "en"]
+    s["bilingual"] = "stacked"
+    t = nows("".join(pypdf_text(docgen.render(s).pdf)))
+    assert "Noticeonthework" in t and "Pleaseimplement" in t and "关于做好工作的通知" in t
+
+
+@pytest.mark.parametrize("zihao,msg", [("青政发[2026]9号", "六角括号"), ("青政发〔2026〕09号", "不编虚位"),
+                                       ("青政发〔2026〕第9号", "第"), ("九号文件", "机关代字")])
+def test_fawen_zihao_is_validated(zihao, msg):
+    with pytest.raises(SpecError) as e:
+        docgen.render(spec(zihao=zihao))
+    assert e.value.problems[0].path == "gongwen.zihao" and msg in str(e.value)
+
+
+def test_layout_gongwen_needs_its_fields_and_dates_are_dates():
+    s = spec()
+    del s["gongwen"]
+    with pytest.raises(SpecError, match="gongwen"):
+        docgen.render(s)
+    with pytest.raises(SpecError) as e:
+        docgen.render(spec(chengwen_riqi="三月六日"))
+    assert e.value.problems[0].path == "gongwen.chengwen_riqi"
+    assert docgen.render(spec(fenhao=7)).pdf
+    assert "000007" in pypdf_text(docgen.render(spec(fenhao=7)).pdf)[0]
+
+
+def test_title_lines_are_balanced_and_never_a_lone_character():
+    adv = lambda ch: 22.0 if ord(ch) > 0x2E80 else 11.0   # noqa: E731
+    width = 20 * 22
+    for title in ("关于进一步加强和改进新时代基层社会治理工作的实施意见的通知",
+                  "青川市人民政府关于印发《青川市2026年优化营商环境重点任务清单》的通知",
+                  "关于做好二〇二六年春季农业生产和防汛抗旱准备工作以及加强农村人居环境整治的通知",
+                  "关于印发《关于进一步规范和加强行政事业单位国有资产管理若干措施》的通知"):
+        lines = balance_title(title, adv, width, 22)
+        assert "".join(lines) == title
+        assert all(sum(map(adv, ln)) <= width for ln in lines)
+        assert min(len(ln) for ln in lines) >= 2
+        lens = [len(ln) for ln in lines]
+        assert max(lens) - min(lens) <= max(4, max(lens) // 3), lines
+        assert not any(ln[0] in "，。、》）" for ln in lines[1:])
+    assert balance_title("关于开展工作的通知", adv, width, 22) == ["关于开展工作的通知"]
+    assert balance_title("第一行\n第二行标题", adv, width, 22) == ["第一行", "第二行标题"]
+
+
+def test_cn_numerals():
+    assert [cn_numeral(n) for n in (1, 9, 10, 11, 20, 25)] == ["一", "九", "十", "十一", "二十", "二十五"]
+
+
+def test_layouts_lists_gongwen():
+    from docgen.layout import available
+    lay = {x.name: x for x in available()}["gongwen"]
+    assert "GB/T 9704" in lay.description
