@@ -1,4 +1,4 @@
-"""The ``docgen`` command: render, validate, layouts, schema, doctor, cache.
+"""The ``docgen`` command: render, validate, layouts, schema, doctor, cache, batch, schedule.
 
 Exit codes: 0 ok, 1 render failure, 2 invalid input.  User mistakes print a clear message, never a
 traceback (``DOCGEN_DEBUG=1`` shows one).
@@ -22,8 +22,10 @@ def _out_path(spec: Path, out: str | None, edition: str, many: bool) -> Path:
 
 
 def cmd_render(a) -> int:
+    from .data import parse_assignments
     from .render import editions_of, load, render_document
     doc, root = load(Path(a.spec))
+    params = parse_assignments(a.param)
     if a.edition == "all":
         editions = editions_of(doc)
     else:
@@ -36,9 +38,10 @@ def cmd_render(a) -> int:
         backend, why = get_backend(config=cfg)     # loaded once, shared by every edition
         if why:
             print(f"warning: generated regions use the draft backend (placeholders): {why}", file=sys.stderr)
+    failed = False
     for ed in editions:
         out = _out_path(Path(a.spec), a.output, ed, len(editions) > 1)
-        res = render_document(doc, root, out=None, edition=ed, backend=backend, model_config=cfg)
+        res = render_document(doc, root, out=None, edition=ed, backend=backend, model_config=cfg, params=params)
         res.save(out)
         for w in res.warnings:
             print(f"warning: {w}", file=sys.stderr)
@@ -47,6 +50,8 @@ def cmd_render(a) -> int:
             print("error: --strict: warnings are errors; no PDF written", file=sys.stderr)
             return 1
         print(f"{out}  ({res.pages} pages, edition {ed})")
+        if a.check and not _print_check(res.pdf, a.check, a.tol_mm):
+            failed = True
         for r in res.regions:
             print(f"  region {r['id']}: {r.get('backend')} {r['width']}x{r['height']} seed {r['seed']}"
                   f" path {r.get('path', '-')}")
@@ -54,7 +59,28 @@ def cmd_render(a) -> int:
             from .preview import write_pngs
             pngs = write_pngs(res.pdf, Path(a.preview), prefix=out.stem)
             print(f"  preview: {len(pngs)} PNG in {a.preview}")
-    return 0
+    return 1 if failed else 0
+
+
+def _print_check(pdf, standard: str, tol_mm: float) -> bool:
+    """Run a conformance check and print each violation; True when there is none."""
+    from .check import CheckError, check_pdf
+    try:
+        report = check_pdf(pdf, standard, tol_mm=tol_mm)
+    except CheckError as e:
+        raise DocgenError(str(e)) from None
+    for line in report.lines():
+        print(f"  {line}")
+    return report.ok
+
+
+def cmd_check(a) -> int:
+    path = Path(a.pdf)
+    if not path.is_file():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return 2
+    print(path)
+    return 0 if _print_check(path.read_bytes(), a.standard, a.tol_mm) else 1
 
 
 def _add_model_flags(p) -> None:
@@ -118,6 +144,47 @@ def cmd_cache(a) -> int:
     return 0
 
 
+def cmd_batch(a) -> int:
+    from .batch import run_batch
+    rep = run_batch(a.spec, a.rows, a.out, engine=a.engine, workers=a.workers, backend=a.backend,
+                    edition=a.edition, force=a.force, ray_address=a.ray_address, model_config=_model_config(a))
+    for w in rep.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    for d in rep.documents:
+        if d.status == "failed":
+            print(f"failed: {d.output}: {d.error}", file=sys.stderr)
+    print(rep.summary())
+    print(f"manifest: {rep.manifest}")
+    return 1 if rep.failed else 0
+
+
+def cmd_schedule(a) -> int:
+    from .batch import schedule as S
+    if a.action == "run":
+        sched = S.Scheduler(a.jobs)
+        print(f"scheduling {len(sched.jobs.jobs)} job(s) from {a.jobs} (store {sched.store}); Ctrl-C stops",
+              file=sys.stderr)
+        sched.run(duration=a.duration)
+        return 0
+    if a.action == "fire":
+        if not a.job:
+            print("error: schedule fire needs --job NAME", file=sys.stderr)
+            return 2
+        status = S.fire(a.jobs, a.job)
+        run = S.history(a.jobs, a.job, limit=1)[0]
+        print(f"{a.job}: {status} {' '.join(run['outputs'])}{('  ' + run['error']) if run['error'] else ''}")
+        return 0 if status in ("ok", "skipped") else 1
+    runs = S.history(a.jobs, a.job, a.limit)
+    if a.json:
+        print(json.dumps(runs, ensure_ascii=False, indent=1))
+        return 0
+    for r in runs:
+        print(f"{r['id']:>5} {r['job']:16s} {r['status']:8s} scheduled {r['scheduled'] or '-'}  started "
+              f"{r['started'] or '-'}  finished {r['finished'] or '-'}  {' '.join(r['outputs'])}"
+              f"{('  ' + r['error']) if r['error'] else ''}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="docgen", description="Typeset bilingual Chinese/English PDFs from specs.")
     p.add_argument("--version", action="version", version=f"docgen {__import__('docgen').__version__}")
@@ -130,8 +197,42 @@ def main(argv: list[str] | None = None) -> int:
                    help="which edition (default: the spec's bilingual mode); all = every edition")
     r.add_argument("--preview", metavar="DIR", help="also write a PNG of each page into DIR")
     r.add_argument("--strict", action="store_true", help="treat warnings (e.g. missing glyphs) as errors")
+    r.add_argument("--param", action="append", metavar="NAME=VALUE", help="a parameter of the spec (repeatable)")
+    r.add_argument("--check", choices=["clreq", "gbt9704"], metavar="STANDARD",
+                   help="check the PDF against clreq or gbt9704 (GB/T 9704 公文); exit 1 on violations")
+    r.add_argument("--tol-mm", type=float, default=1.0, help=argparse.SUPPRESS)
     _add_model_flags(r)
     r.set_defaults(fn=cmd_render)
+
+    k = sub.add_parser("check", help="measure a PDF against a standard: clreq line breaks, or gbt9704 (公文)")
+    k.add_argument("pdf")
+    k.add_argument("--standard", choices=["clreq", "gbt9704"], default="clreq",
+                   help="clreq (default): CLREQ line-break rules; gbt9704: GB/T 9704-2012 geometry and CLREQ")
+    k.add_argument("--tol-mm", type=float, default=1.0, help="positional tolerance in mm (default 1.0, the standard's)")
+    k.set_defaults(fn=cmd_check)
+
+    b = sub.add_parser("batch", help="render a spec once per row of a CSV/JSON/YAML file")
+    b.add_argument("spec")
+    b.add_argument("--rows", required=True, help="CSV (header row), JSON or YAML list: one document per row")
+    b.add_argument("--out", required=True, help="output pattern, e.g. 'out/{id}.pdf' (row values by name)")
+    b.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local process pool (default) or Ray (pip install 'docgen[ray]')")
+    b.add_argument("--workers", type=int, help="worker processes (default: the number of cores)")
+    b.add_argument("--ray-address", help="Ray cluster address (default: start a local Ray instance)")
+    b.add_argument("--edition", choices=["parallel", "stacked", "zh", "en"])
+    b.add_argument("--force", action="store_true", help="render every row, even unchanged ones")
+    _add_model_flags(b)
+    b.set_defaults(fn=cmd_batch)
+
+    s = sub.add_parser("schedule", help="render specs on cron schedules (APScheduler) and show their history")
+    s.add_argument("action", choices=["run", "history", "fire"],
+                   help="run: schedule the jobs until stopped; history: past runs; fire: run one job now")
+    s.add_argument("jobs", help="jobs file (YAML)")
+    s.add_argument("--job", help="history/fire: one job's name")
+    s.add_argument("--limit", type=int, default=50, help="history: at most this many runs (default 50)")
+    s.add_argument("--json", action="store_true", help="history: as JSON")
+    s.add_argument("--for", dest="duration", type=float, help="run: stop after this many seconds")
+    s.set_defaults(fn=cmd_schedule)
 
     v = sub.add_parser("validate", help="check a spec without rendering")
     v.add_argument("spec")

@@ -131,7 +131,6 @@ def _engine(url: str):
 
 def _query(src: DataSource, root: Path, params: dict[str, Any], where: str) -> tuple[list[str], list[dict]]:
     try:
-        import sqlalchemy
         from sqlalchemy import exc, text
     except ImportError:
         raise DocgenError(f"{where}: SQL sources need SQLAlchemy (pip install 'docgen[sql]')") from None
@@ -166,7 +165,6 @@ def _query(src: DataSource, root: Path, params: dict[str, Any], where: str) -> t
         raise SpecError(Problem(f"{where}.sql", msg.strip().splitlines()[0])) from None
     except exc.SQLAlchemyError as e:
         raise SpecError(Problem(f"{where}.sql", str(e).splitlines()[0])) from None
-    del sqlalchemy
     return columns, rows
 
 
