@@ -616,17 +616,24 @@ def _piece(face, st, text, x, cs, ws, end) -> Piece:
                  underline=st.underline, width=end - x, word_space=ws or 0.0)
 
 
+_COVERED: dict = {}      # (fonts, bold, italic, mono, lang) -> {char: covered?}
+
+
 def missing_chars(runs: Sequence[Run], lang: str = "zh") -> list[str]:
     """Characters no font in the run's stack covers, in order of first appearance."""
-    seen, out = set(), []
+    out: list[str] = []
     for r in runs:
         st = r.style
-        for ch in r.text:
-            if ch in seen or ch.isspace():
-                continue
-            seen.add(ch)
-            if st.fonts.face_for(ch, st.bold, st.italic, st.mono, lang) is None:
-                out.append(ch)
+        key = (st.fonts, st.bold, st.italic, st.mono, lang)
+        known = _COVERED.get(key)
+        if known is None:
+            if len(_COVERED) > 256:
+                _COVERED.clear()
+            known = _COVERED[key] = {}
+        for ch in set(r.text) - known.keys():
+            known[ch] = ch.isspace() or st.fonts.face_for(ch, st.bold, st.italic, st.mono, lang) is not None
+        if not all(known[ch] for ch in set(r.text)):
+            out += [ch for ch in dict.fromkeys(r.text) if not known[ch] and ch not in out]
     return out
 
 
