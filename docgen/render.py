@@ -19,6 +19,7 @@ from .errors import Problem, SpecError
 from .layout import tree as T
 from .regions.base import RegionRequest
 from .spec import load_file, validate
+from .spec.load import locate
 from .spec.models import Document, Generate, text_in
 
 DPI = 200            # pixel density of generated regions on the page
@@ -81,7 +82,7 @@ def _assets(doc: Document, root: Path) -> dict[str, tuple[bytes, float]]:
                 w, h = im.size
                 if im.format not in ("PNG", "JPEG"):
                     raise SpecError(Problem(where, f"{rel}: {im.format} images are not supported (PNG or JPEG)"))
-        except (UnidentifiedImageError, OSError, SyntaxError):
+        except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
             raise SpecError(Problem(where, f"{rel}: not a readable PNG or JPEG image")) from None
         out[rel] = (data, w / h)
     return out
@@ -180,6 +181,15 @@ def editions_of(doc: Document) -> list[str]:
 
 def render_document(doc: Document, root: Path, *, out=None, edition: str | None = None,
                     backend: Any = None, params: dict | None = None, model_config: Any = None) -> RenderResult:
+    source = doc._source
+    try:
+        return _render_document(doc, root, out=out, edition=edition, backend=backend, params=params,
+                                model_config=model_config)
+    except SpecError as e:
+        raise locate(e, source) from None
+
+
+def _render_document(doc: Document, root: Path, *, out, edition, backend, params, model_config) -> RenderResult:
     from .data import resolve
     from .typeset.document import Picture, Typesetter
 

@@ -158,7 +158,7 @@ def test_cli_batch_summary_and_exit_codes(tmp_path):
     run = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, env=env)
     assert run.returncode == 1, run.stderr
     assert "3 documents: 2 ok, 1 failed, 0 skipped" in run.stdout
-    assert "failed: x2.pdf: params.id: 'x2' is not a whole number" in run.stderr
+    assert "params.id: 'x2' is not a whole number" in run.stderr
     assert "Traceback" not in run.stderr
     bad = subprocess.run(cmd[:-4] + ["--out", "out/{nope}.pdf"], cwd=tmp_path, capture_output=True, text=True,
                          env=env)

@@ -9,7 +9,7 @@ import pytest
 
 import docgen
 from docgen.errors import SpecError
-from docgen.layout.inline import plain
+from docgen.spec.inline import plain
 from docgen.regions import DraftBackend
 from docgen.render import load as load_spec
 from pdfutil import MM, baseline, chars, fonts, lines_of, nows, pypdf_text

@@ -171,7 +171,7 @@ def test_a_failing_job_is_recorded_with_its_error(tmp_path):
     jobs = jobs_folder(tmp_path, MONTHLY.replace("MISFIRE", "coalesce").replace('"{prev_month}"', '"soon"'))
     assert fire(str(jobs), "monthly") == "failed"
     [run] = history(jobs)
-    assert run["status"] == "failed" and run["error"].startswith("params.month: 'soon' is not a month")
+    assert run["status"] == "failed" and run["error"].find("params.month: 'soon' is not a month") >= 0
 
 
 def test_jobs_file_errors_name_the_field(tmp_path):

@@ -40,10 +40,15 @@ def rare_font(tmp_path):
 
 
 def _spec(font, text):
-    return {"layout": "report", "languages": ["zh"], "meta": {"title": "生僻字"},
+    """A spec in the font's folder that adds the font (by a path relative to the spec) to the CJK chain."""
+    import yaml
+    spec = {"layout": "report", "languages": ["zh"], "meta": {"title": "生僻字"},
             "theme": {"fonts": {"body": {"cjk": [{"regular": "NotoSerifSC-Regular.ttf", "bold": "NotoSerifSC-Bold.ttf"},
-                                                  {"regular": str(font)}]}}},
+                                                  {"regular": font.name}]}}},
             "body": [{"paragraph": text}]}
+    path = font.parent / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    return path
 
 
 def test_non_bmp_characters_extract_correctly(rare_font):
@@ -61,3 +66,17 @@ def test_uncovered_character_is_a_warning_naming_it(rare_font):
                          "theme": {"fonts": {"system_fallback": False}},
                          "body": [{"paragraph": f"这里有个{RARE}字"}]})
     assert any("U+20BB7" in w and "这里有个" in w for w in res.warnings)
+
+
+@pytest.mark.parametrize("font", ["/etc/passwd", "../rare.ttf", "~/x.ttf"])
+def test_spec_fonts_cannot_leave_the_spec_folder(tmp_path, font):
+    from docgen.errors import SpecError
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    _font_with(tmp_path / "rare.ttf", RARE)
+    with pytest.raises(SpecError) as e:
+        docgen.render({"layout": "report", "languages": ["zh"], "meta": {"title": "t"},
+                       "theme": {"fonts": {"body": {"cjk": [{"regular": font}]}}}}, )
+    p = e.value.problems[0]
+    assert p.path == "theme.fonts.body.cjk.0.regular"
+    assert "system font folder" in p.message or "must stay inside" in p.message

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Problem, SpecError
+from ..spec.inline import escape
 from ..spec.models import Chart, DataTable, Document, Format, Localized, Table, TableBlock
 from .formatting import format_value, is_numeric
 from .params import parse_assignments, resolve_params
@@ -94,7 +95,8 @@ def _table(t: DataTable, ds: Dataset, langs: list[str], where: str) -> Table:
         row = []
         for c in cols:
             try:
-                row.append(_localized({lg: format_value(r.get(c), t.format.get(c), lg) for lg in langs}))
+                # cells are data: escaped so a value like "[x](https://…)" prints as it is
+                row.append(_localized({lg: escape(format_value(r.get(c), t.format.get(c), lg)) for lg in langs}))
             except ValueError as e:
                 raise SpecError(Problem(f"{where}.format.{c}", f"column {c!r}: {e}")) from None
         cells.append(row)

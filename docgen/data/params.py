@@ -20,6 +20,13 @@ def resolve_params(declared: dict[str, Param], given: dict[str, Any] | None, *,
                 problems.append(Problem(f"params.{k}", "not a parameter of this spec (declared: "
                                                        f"{', '.join(declared) or 'none'})"))
     for name, p in declared.items():
+        choices = None
+        if p.choices is not None:
+            try:
+                choices = [coerce(c, p.type) for c in p.choices]
+            except ValueError as e:
+                problems.append(Problem(f"params.{name}.choices", f"{e} (type {p.type})"))
+                continue
         raw, where = (given[name], f"params.{name}") if name in given else (p.default, f"params.{name}.default")
         try:
             v = coerce(raw, p.type)
@@ -30,7 +37,7 @@ def resolve_params(declared: dict[str, Param], given: dict[str, Any] | None, *,
             problems.append(Problem(f"params.{name}", "required: give a value (e.g. --param "
                                                       f"{name}=…) or a default in the spec"))
             continue
-        if p.choices is not None and v not in [coerce(c, p.type) for c in p.choices]:
+        if choices is not None and v not in choices:
             problems.append(Problem(where, f"{v!s} is not one of {', '.join(map(str, p.choices))}"))
             continue
         out[name] = v

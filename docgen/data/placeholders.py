@@ -13,6 +13,7 @@ import string
 from typing import Any
 
 from ..errors import Problem, SpecError
+from ..spec.inline import escape
 from ..spec.models import Document
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -46,11 +47,29 @@ class RestrictedFormatter(string.Formatter):
 _FMT = RestrictedFormatter()
 
 
-def fill(text: str, values: dict[str, Any]) -> str:
-    """``text`` with its placeholders filled; ValueError (a user-facing message) when one is wrong."""
+class _InlineFormatter(RestrictedFormatter):
+    """Values set into inline text are data: their markers are escaped."""
+
+    def format_field(self, value, format_spec):
+        return escape(super().format_field(value, format_spec))
+
+
+_FMT_INLINE = _InlineFormatter()
+# strings that are not inline text: prompts go to the image model, generate.text is painted as is
+_RAW = {"prompt", "negative_prompt"}
+
+
+def fill(text: str, values: dict[str, Any], *, inline: bool = False) -> str:
+    """``text`` with its placeholders filled; ValueError (a user-facing message) when one is wrong.
+    ``inline``: the text is parsed for **bold**, [links](…): escape the values set into it."""
     if "{" not in text and "}" not in text:
         return text
-    return _FMT.vformat(text, (), values)
+    return (_FMT_INLINE if inline else _FMT).vformat(text, (), values)
+
+
+def _raw(path: tuple) -> bool:
+    tail = path[-3:]
+    return path[-1] in _RAW or any(tail[i:i + 2] == ("generate", "text") for i in range(len(tail) - 1))
 
 
 def fill_document(doc: Document, values: dict[str, Any]) -> Document:
@@ -61,7 +80,7 @@ def fill_document(doc: Document, values: dict[str, Any]) -> Document:
     def walk(v, path):
         if isinstance(v, str):
             try:
-                return fill(v, values)
+                return fill(v, values, inline=not _raw(path))
             except (ValueError, IndexError) as e:
                 problems.append(Problem(".".join(path), str(e)))
                 return v

@@ -47,17 +47,19 @@ def inside(root: Path, rel: str, where: str) -> Path:
 
 
 def sqlite_file(url: str, root: Path, where: str) -> Path | None:
-    """The database file of a ``sqlite:///relative/path`` URL (inside the spec's folder), else None."""
-    if not url.startswith("sqlite:///") or url.startswith("sqlite:///:memory:"):
+    """The database file of a SQLite URL (any driver: ``sqlite``, ``sqlite+pysqlite`` …), which must be a
+    relative path inside the spec's folder; None for other databases and for ``:memory:``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+", 1)[0].lower() != "sqlite":
         return None
-    rel = url[len("sqlite:///"):].split("?", 1)[0]
+    rel = rest[1:] if rest.startswith("/") else rest           # sqlite:///rel -> "rel"; sqlite:////abs -> "/abs"
+    rel = rel.split("?", 1)[0]
     if rel.startswith("file:"):
         rel = rel[5:]
-    if rel.startswith("/"):
-        p = Path(rel)
-        if not p.is_file():
-            raise SpecError(Problem(where, f"database file not found: {rel}"))
-        return p
+    if rel in ("", ":memory:"):
+        return None
+    if rel.startswith(("/", "~")) or Path(rel).is_absolute():
+        raise SpecError(Problem(where, f"{rel!r}: a SQLite database must be a path inside the spec's folder"))
     return inside(root, rel, where)
 
 

@@ -6,8 +6,10 @@ StrictUndefined) and ``theme.yaml``.  Bundled layouts live in the repository's `
 """
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,16 +57,27 @@ def available() -> list[Layout]:
     return list(out.values())
 
 
+def _user_layout_roots() -> list[Path]:
+    """Folders named in ``DOCGEN_LAYOUT_PATH`` (``os.pathsep``-separated): shared layouts a spec may use."""
+    return [Path(p).expanduser().resolve() for p in os.environ.get("DOCGEN_LAYOUT_PATH", "").split(os.pathsep) if p]
+
+
 def find(name: str, base_dir: Path | None = None) -> Path:
-    """A layout name or folder path -> its folder."""
+    """A layout name or folder path -> its folder.  A path must stay inside the spec's folder (or inside a
+    folder of ``DOCGEN_LAYOUT_PATH``); a name is looked up in the bundled layouts, those folders and the
+    spec's folder."""
+    root = (base_dir or Path.cwd()).resolve()
     cand = []
-    if "/" in name or name.startswith("."):
-        p = Path(name)
-        cand.append(p if p.is_absolute() else (base_dir or Path.cwd()) / p)
+    if "/" in name or "\\" in name or name.startswith((".", "~")):
+        p = Path(name).expanduser()
+        c = (p if p.is_absolute() else root / p).resolve()
+        allowed = [root] + _user_layout_roots()
+        if not any(c.is_relative_to(r) for r in allowed):
+            raise SpecError(Problem("layout", f"{name!r} is outside the spec's folder (list shared layout folders "
+                                              "in DOCGEN_LAYOUT_PATH)"))
+        cand.append(c)
     else:
-        cand += [d / name for d in layouts_dirs()]
-        if base_dir is not None:
-            cand.append(base_dir / name)
+        cand += [d / name for d in layouts_dirs()] + [d / name for d in _user_layout_roots()] + [root / name]
     for c in cand:
         if (c / "theme.yaml").is_file() and (c / "template.xml.j2").is_file():
             return c.resolve()
@@ -83,13 +96,67 @@ def _read_theme_data(folder: Path) -> dict:
     return data or {}
 
 
-def load_theme(folder: Path, overrides: dict) -> Theme:
+_FONTS_DIR = _PKG / "fonts"
+_SYSTEM_FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts",
+                     Path.home() / ".local" / "share" / "fonts", Path("/Library/Fonts"), Path.home() / "Library" / "Fonts")
+_FONT_KEYS = ("regular", "bold", "italic", "bold_italic")
+
+
+def _vet_fonts(fonts, base: Path, where: str, problems: list) -> None:
+    """Font files a theme names, made absolute and kept inside their root: a bundled font's name, a path
+    inside ``base`` (the layout's folder for theme.yaml, the spec's folder for a spec's overrides), or a
+    file in a system font folder.  Anything else is refused before it is opened, so a spec cannot probe
+    or embed arbitrary files."""
+    def walk(v, path):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if k in _FONT_KEYS and isinstance(x, str):
+                    v[k] = _vet_one(x, path + (k,))
+                else:
+                    walk(x, path + (str(k),))
+        elif isinstance(v, list):
+            for i, x in enumerate(v):
+                walk(x, path + (str(i),))
+
+    def _vet_one(name: str, path) -> str:
+        p = Path(name).expanduser()
+        if not p.is_absolute() and len(p.parts) == 1 and (_FONTS_DIR / p).is_file():
+            return name                                         # a bundled font
+        if p.is_absolute():
+            cand = p.resolve()
+            ok = any(cand.is_relative_to(d.resolve()) for d in _SYSTEM_FONT_DIRS if d.exists())
+            why = "an absolute font path must be in a system font folder"
+        else:
+            cand = (base / p).resolve()
+            ok = cand.is_relative_to(base.resolve())
+            why = f"font paths are relative to {base} and must stay inside it"
+        if not ok:
+            problems.append(Problem(".".join((where,) + path), f"{name!r}: {why}"))
+            return name
+        if not cand.is_file():
+            problems.append(Problem(".".join((where,) + path), f"font file not found: {name}"))
+            return name
+        return str(cand)
+
+    walk(fonts, ())
+
+
+def load_theme(folder: Path, overrides: dict, spec_root: Path | None = None) -> Theme:
     base = _read_theme_data(folder)
     try:
         Theme.model_validate(base)
     except ValidationError as e:
         raise LayoutError(f"{folder / 'theme.yaml'}: " + "; ".join(
             ".".join(map(str, x["loc"])) + ": " + x["msg"] for x in e.errors())) from None
+    problems: list[Problem] = []
+    _vet_fonts(base.get("fonts"), folder, "fonts", problems)
+    if problems:
+        raise LayoutError(f"{folder / 'theme.yaml'}: " + "; ".join(str(p) for p in problems))
+    overrides = copy.deepcopy(overrides)
+    if isinstance(overrides.get("fonts"), dict):
+        _vet_fonts(overrides["fonts"], spec_root or Path.cwd(), "theme.fonts", problems)
+        if problems:
+            raise SpecError(problems)
     try:
         return Theme.model_validate(merge(base, overrides))
     except ValidationError as e:
@@ -225,7 +292,7 @@ def build(doc: Document, edition: str, base_dir: Path | None = None, *,
           data=None) -> tuple[LayoutTree, Theme, Path]:
     """``data``: the data stage's :class:`docgen.data.Resolved` (params, sources, chart series)."""
     folder = find(doc.layout, base_dir)
-    theme = load_theme(folder, doc.theme)
+    theme = load_theme(folder, doc.theme, base_dir)
     env = _environment(folder)
     try:
         tpl = env.get_template("template.xml.j2")

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 from ..errors import LayoutError
 from . import tree as T
-from .inline import parse
+from ..spec.inline import parse
 
 
 def _texts(el: ET.Element | None) -> T.Texts:

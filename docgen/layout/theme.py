@@ -7,10 +7,12 @@ font sizes in pt.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+_HEX = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 PAPER_MM = {"A4": (210.0, 297.0), "A5": (148.0, 210.0), "A3": (297.0, 420.0), "B5": (176.0, 250.0),
             "Letter": (215.9, 279.4)}
 
@@ -133,6 +135,27 @@ class Theme(_M):
         if v not in PAPER_MM:
             raise ValueError("expected one of " + ", ".join(PAPER_MM))
         return v
+
+    @field_validator("colors")
+    @classmethod
+    def _hex_colors(cls, v):
+        for k, c in v.items():
+            if not _HEX.fullmatch(c):
+                raise ValueError(f"{k}: {c!r} is not a colour (#rgb or #rrggbb)")
+        return v
+
+    @model_validator(mode="after")
+    def _color_refs(self):
+        """Every colour a style, the stacked mode or a page names is a colour of the theme or a hex value."""
+        refs = [(f"styles.{n}.color", st.color) for n, st in self.styles.items()]
+        refs.append(("stacked_secondary", self.stacked_secondary))
+        refs += [(f"page_templates.{n}.background", pt.background) for n, pt in self.page_templates.items()
+                 if pt.background]
+        for where, ref in refs:
+            if ref not in self.colors and not _HEX.fullmatch(ref):
+                raise ValueError(f"{where}: {ref!r} is neither a colour of the theme "
+                                 f"({', '.join(sorted(self.colors))}) nor #rgb/#rrggbb")
+        return self
 
     @model_validator(mode="after")
     def _style_fonts(self):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .inline import Span
+from ..spec.inline import Span
 
 Texts = dict[str, list[Span]]          # language ("zh", "en" or "*") -> spans
 

@@ -53,7 +53,10 @@ def _build(loader: _Loader, node: yaml.Node, path: tuple, pos: Pos) -> Any:
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, v, path + (str(i),), pos) for i, v in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, TypeError, OverflowError) as e:      # e.g. a date like 2026-13-45
+        raise yaml.MarkedYAMLError(None, None, f"cannot read {node.value!r}: {e}", node.start_mark) from None
 
 
 def parse_yaml(text: str, filename: str = "<string>") -> tuple[Any, Pos]:
@@ -70,6 +73,8 @@ def parse_yaml(text: str, filename: str = "<string>") -> tuple[Any, Pos]:
         raise SpecError(Problem("", msg, filename, line)) from None
     except yaml.YAMLError as e:
         raise SpecError(Problem("", f"not valid YAML: {e}", filename)) from None
+    except RecursionError:
+        raise SpecError(Problem("", "the YAML is nested too deeply", filename)) from None
     finally:
         loader.dispose()
     return data, pos
@@ -195,4 +200,15 @@ def load_file(path: str | Path) -> Document:
     except OSError as e:
         raise SpecError(Problem("", f"cannot read: {e.strerror}", str(path))) from None
     data, pos = parse_yaml(text, str(path))
-    return validate(data, pos, str(path))
+    doc = validate(data, pos, str(path))
+    doc._source = (str(path), pos)
+    return doc
+
+
+def locate(err: SpecError, source) -> SpecError:
+    """``err`` with file:line added to problems found after loading (assets, data, theme overrides)."""
+    if not source:
+        return err
+    file, pos = source
+    return SpecError([p if p.file else Problem(p.path, p.message, file, line_of(pos, tuple(p.path.split(".")))
+                      if p.path else None) for p in err.problems])

@@ -9,7 +9,7 @@ import datetime as _dt
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, field_validator,
+from pydantic import (BaseModel, BeforeValidator, PositiveFloat, PrivateAttr, ConfigDict, Discriminator, Field, Tag, field_validator,
                       model_validator)
 
 Lang = Literal["zh", "en"]
@@ -37,10 +37,17 @@ class Localized(_Model):
         return getattr(self, lang)
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+
+
 def _number_as_text(v):
     # table cells and the like: 55 or 3.5 in YAML mean the text "55" / "3.5"
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return str(v)
+    if isinstance(v, str):
+        m = _CONTROL.search(v)
+        if m:
+            raise ValueError(f"control character U+{ord(m.group()):04X} is not allowed in text")
     return v
 
 
@@ -126,7 +133,7 @@ class Table(_Model):
     header: list[Text] = Field(min_length=1)
     rows: list[list[Text]] = Field(default_factory=list)
     caption: Text | None = None
-    widths: list[float] | None = Field(None, description="relative column widths")
+    widths: list[PositiveFloat] | None = Field(None, description="relative column widths")
     align: list[Literal["left", "center", "right"]] | None = None
 
     @model_validator(mode="after")
@@ -204,7 +211,7 @@ class DataTable(_Model):
     headers: dict[str, Text] = Field(default_factory=dict, description="column -> header text")
     format: dict[str, FormatSpec] = Field(default_factory=dict, description="column -> format")
     caption: Text | None = None
-    widths: list[float] | None = Field(None, description="relative column widths")
+    widths: list[PositiveFloat] | None = Field(None, description="relative column widths")
     align: list[Literal["left", "center", "right"]] | None = None
     limit: int | None = Field(None, ge=1, description="at most this many rows")
 
@@ -379,6 +386,8 @@ class Document(_Model):
     theme: dict[str, Any] = Field(default_factory=dict, description="overrides of the layout's theme")
     cover: Cover | None = None
     body: list[Block] = Field(default_factory=list)
+    # where the spec came from: (file name, {field path: line}); set by the YAML loader
+    _source: Any = PrivateAttr(default=None)
     params: dict[str, Param] = Field(
         default_factory=dict, description="parameters (typed); {name} in the spec's text is replaced by the value")
     data: dict[str, DataSource] = Field(default_factory=dict, description="named data sources")

@@ -17,7 +17,7 @@ from reportlab.platypus.flowables import Flowable
 
 from ..errors import LayoutError
 from ..layout import tree as T
-from ..layout.inline import Span
+from ..spec.inline import Span
 from ..spec.models import Format
 from . import extensions
 from .linebreak import ParaFormat, break_lines, draw_line

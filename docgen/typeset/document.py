@@ -19,7 +19,7 @@ from reportlab.platypus.tables import Table, TableStyle
 
 from ..errors import LayoutError, RenderError
 from ..layout import tree as T
-from ..layout.inline import Span
+from ..spec.inline import Span
 from ..layout.theme import Theme
 from . import extensions
 from .flowables import Figure, Pair, TextBlock, TocEntry

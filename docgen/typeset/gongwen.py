@@ -23,7 +23,7 @@ from reportlab.platypus.tables import Table, TableStyle
 
 from ..errors import LayoutError
 from ..layout import tree as T
-from ..layout.inline import Span
+from ..spec.inline import Span
 from . import extensions
 from .flowables import TextBlock
 from .fonts import FontStack, family

@@ -9,7 +9,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from ..layout.inline import Span
+from ..spec.inline import Span
 from ..layout.theme import FamilySpec, Style, Theme
 from .fonts import Family, FontStack, family
 from .linebreak import ParaFormat, Run, TextStyle

@@ -94,6 +94,15 @@ def parse(text: str) -> list[Span]:
     return spans
 
 
+_SPECIAL = re.compile(r"([\\*\[`])")
+
+
+def escape(text: str) -> str:
+    """``text`` as literal inline text: its markers backslash-escaped, so values from data or parameters
+    never turn into bold, links or code."""
+    return _SPECIAL.sub(r"\\\1", text)
+
+
 def plain(text: str) -> str:
     """The text a reader sees (markers removed) — what the PDF's text layer must hold."""
     return "".join(s.text for s in parse(text))
