@@ -38,17 +38,20 @@ def cmd_render(a) -> int:
         backend, why = get_backend(config=cfg)     # loaded once, shared by every edition
         if why:
             print(f"warning: generated regions use the draft backend (placeholders): {why}", file=sys.stderr)
-    failed = False
+    # every edition is rendered before any file is written: a failure (or --strict) leaves no half set
+    results = []
     for ed in editions:
-        out = _out_path(Path(a.spec), a.output, ed, len(editions) > 1)
         res = render_document(doc, root, out=None, edition=ed, backend=backend, model_config=cfg, params=params)
-        res.save(out)
         for w in res.warnings:
             print(f"warning: {w}", file=sys.stderr)
         if a.strict and res.warnings:
-            out.unlink()
             print("error: --strict: warnings are errors; no PDF written", file=sys.stderr)
             return 1
+        results.append((ed, res))
+    failed = False
+    for ed, res in results:
+        out = _out_path(Path(a.spec), a.output, ed, len(editions) > 1)
+        res.save(out)
         print(f"{out}  ({res.pages} pages, edition {ed})")
         if a.check and not _print_check(res.pdf, a.check, a.tol_mm):
             failed = True
@@ -68,7 +71,9 @@ def _print_check(pdf, standard: str, tol_mm: float) -> bool:
     try:
         report = check_pdf(pdf, standard, tol_mm=tol_mm)
     except CheckError as e:
-        raise DocgenError(str(e)) from None
+        err = DocgenError(str(e))
+        err.exit_code = e.exit_code          # an unreadable PDF is bad input: exit 2
+        raise err from None
     for line in report.lines():
         print(f"  {line}")
     return report.ok
@@ -101,8 +106,10 @@ def _model_config(a):
 
 
 def cmd_validate(a) -> int:
-    from .render import load
-    doc, _ = load(Path(a.spec))
+    from .data import parse_assignments
+    from .render import check_document, load
+    doc, root = load(Path(a.spec))
+    check_document(doc, root, params=parse_assignments(getattr(a, "param", None)))
     print(f"{a.spec}: ok (layout {doc.layout}, {len(doc.body)} blocks, languages {', '.join(doc.languages)}, "
           f"mode {doc.mode})")
     return 0
@@ -234,8 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--for", dest="duration", type=float, help="run: stop after this many seconds")
     s.set_defaults(fn=cmd_schedule)
 
-    v = sub.add_parser("validate", help="check a spec without rendering")
+    v = sub.add_parser("validate", help="check a spec (data, assets, layout, theme) without rendering")
     v.add_argument("spec")
+    v.add_argument("--param", action="append", metavar="NAME=VALUE", help="a parameter value (repeatable)")
     v.set_defaults(fn=cmd_validate)
 
     sub.add_parser("layouts", help="list installed layouts").set_defaults(fn=cmd_layouts)

@@ -19,6 +19,7 @@ from .errors import Problem, SpecError
 from .layout import tree as T
 from .regions.base import RegionRequest
 from .spec import load_file, validate
+from .spec.inline import plain
 from .spec.load import locate
 from .spec.models import Document, Generate, text_in
 
@@ -62,17 +63,22 @@ def _inside(root: Path, rel: str, where: str) -> Path:
     return p
 
 
-def _assets(doc: Document, root: Path) -> dict[str, tuple[bytes, float]]:
-    """Image files the spec names: checked (inside the root, readable image) and read."""
-    from PIL import Image, UnidentifiedImageError
+def asset_refs(doc: Document) -> list[tuple[str, str]]:
+    """(relative path, field path) of every image file the spec names."""
     found = []
     if doc.cover and doc.cover.image:
         found.append((doc.cover.image.path, "cover.image.path"))
     for i, b in enumerate(doc.body):
         if getattr(b, "image", None) is not None:
             found.append((b.image.path, f"body.{i}.image.path"))
+    return found
+
+
+def _assets(doc: Document, root: Path) -> dict[str, tuple[bytes, float]]:
+    """Image files the spec names: checked (inside the root, readable image) and read."""
+    from PIL import Image, UnidentifiedImageError
     out = {}
-    for rel, where in found:
+    for rel, where in asset_refs(doc):
         p = _inside(root, rel, where)
         data = p.read_bytes()
         try:
@@ -98,13 +104,14 @@ def _generate_blocks(doc: Document) -> dict[str, Generate]:
     return g
 
 
-def _frame_width_mm(theme, template: str, full_bleed: bool) -> float:
+def _frame_width_mm(theme, template: str, full_bleed: bool, mode: str) -> float:
     pw, _ = theme.page_size_mm()
     if full_bleed:
         return pw
     pt = theme.page_templates.get(template) or next(iter(theme.page_templates.values()))
     w = pw - pt.margins.inner - pt.margins.outer
-    return (w - pt.gap * (pt.columns - 1)) / pt.columns
+    cols = 1 if mode == "parallel" else pt.columns      # parallel mode sets one frame, split by language
+    return (w - pt.gap * (cols - 1)) / cols
 
 
 def _round16(x: float) -> int:
@@ -124,7 +131,7 @@ def _requests(doc: Document, tree: T.LayoutTree, theme, edition: str) -> list[Re
         g = gens.get(b.region)
         if g is None:
             continue
-        w_mm = _frame_width_mm(theme, template, b.full_bleed) * b.width
+        w_mm = _frame_width_mm(theme, template, b.full_bleed, tree.mode) * b.width
         if g.size:
             px_w, px_h = g.size
         else:
@@ -143,12 +150,13 @@ def _requests(doc: Document, tree: T.LayoutTree, theme, edition: str) -> list[Re
 
 
 def _meta_strings(doc: Document, edition: str, langs) -> dict:
+    """Document information as plain strings (inline markers removed): PDF metadata, running heads."""
     def s(v, sep=" · "):
         if v is None:
             return ""
         if isinstance(v, str):
-            return v
-        vals = [text_in(v, lg) for lg in langs if text_in(v, lg)]
+            return plain(v)
+        vals = [plain(text_in(v, lg)) for lg in langs if text_in(v, lg)]
         return sep.join(dict.fromkeys(vals))
     return {"title": s(doc.meta.title), "author": s(doc.meta.author), "subject": s(doc.meta.subject),
             "keywords": ", ".join(doc.meta.keywords), "lang": "zh-CN" if langs[0] == "zh" else "en"}
@@ -189,19 +197,35 @@ def render_document(doc: Document, root: Path, *, out=None, edition: str | None 
         raise locate(e, source) from None
 
 
-def _render_document(doc: Document, root: Path, *, out, edition, backend, params, model_config) -> RenderResult:
+def _prepare(doc: Document, root: Path, edition: str | None, params):
+    """Everything up to the regions: data resolved, assets read, layout built (all input checks)."""
     from .data import resolve
-    from .typeset.document import Picture, Typesetter
 
     # data: parameters typed, sources loaded, placeholders filled, data-bound blocks made plain
     resolved = resolve(doc, root, params)
     doc = resolved.document
-
     edition = edition or doc.mode
     if edition not in editions_of(doc) and not (edition in ("parallel", "stacked") and len(doc.languages) == 2):
         raise SpecError(Problem("bilingual", f"edition {edition!r} is not available for languages {doc.languages}"))
     assets = _assets(doc, root)
     tree, theme, folder = _layout.build(doc, edition, root, data=resolved)
+    return doc, edition, assets, tree, theme, folder
+
+
+def check_document(doc: Document, root: Path, *, params: dict | None = None) -> list[str]:
+    """Check a spec as far as can be done without generating or typesetting: data sources, parameters,
+    assets, the layout, its template and theme, for every edition.  Returns the editions checked."""
+    source = doc._source
+    try:
+        return [_prepare(doc, root, ed, params)[1] for ed in editions_of(doc)]
+    except SpecError as e:
+        raise locate(e, source) from None
+
+
+def _render_document(doc: Document, root: Path, *, out, edition, backend, params, model_config) -> RenderResult:
+    from .typeset.document import Picture, Typesetter
+
+    doc, edition, assets, tree, theme, folder = _prepare(doc, root, edition, params)
     warnings: list[str] = []
 
     # regions
@@ -229,8 +253,8 @@ def _render_document(doc: Document, root: Path, *, out, edition, backend, params
     langs = tree.languages
     meta = _meta_strings(doc, edition, langs)
     meta_running = dict(meta)
-    meta_running["title"] = (text_in(doc.meta.title, langs[0]) or meta["title"]) if edition in ("zh", "en") \
-        else meta["title"]
+    meta_running["title"] = (plain(text_in(doc.meta.title, langs[0]) or "") or meta["title"]) \
+        if edition in ("zh", "en") else meta["title"]
     ts = Typesetter(tree, theme, folder, pictures, meta_running)
     res = ts.build(meta)
     warnings += res.warnings

@@ -7,7 +7,6 @@ import math
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pdfplumber
@@ -385,16 +384,3 @@ def test_alignment_and_styles(stack):
         assert len(page.annots) == 1 and page.annots[0]["uri"] == "https://example.com"
         assert len(page.lines) == 1
     assert missing_chars(runs) == []
-
-
-def test_speed_per_thousand_cjk_chars(stack):
-    st = TextStyle(stack, SIZE)
-    text = (ZH + MIXED) * 10
-    n_cjk = sum(1 for ch in text if ord(ch) >= 0x2E80)
-    break_lines([Run(text, st)], 30 * SIZE, ParaFormat())                       # warm caches
-    t = time.perf_counter()
-    for em in (20, 30, 40):
-        break_lines([Run(text, st)], em * SIZE, ParaFormat())
-    per_1000 = (time.perf_counter() - t) / 3 / n_cjk * 1000
-    print(f"\n{per_1000 * 1000:.2f} ms per 1000 CJK characters")
-    assert per_1000 < 0.05

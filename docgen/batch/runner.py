@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .._io import atomic_write
-from ..errors import Problem, SpecError
+from ..errors import DocgenError, Problem, SpecError
 from . import manifest as M
 from .engines import Outcome, Task, describe, run_local, run_ray, run_serial
 from .naming import OutputPattern
@@ -91,6 +91,18 @@ def read_rows(path: str | os.PathLike) -> list[dict[str, Any]]:
     return data
 
 
+def _lock_folder(folder: Path):
+    import fcntl
+    folder.mkdir(parents=True, exist_ok=True)
+    f = open(folder / ".docgen-batch.lock", "a+b")
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise DocgenError(f"another docgen batch is writing into {folder}; wait for it to finish") from None
+    return f
+
+
 def _cleanup_temp(folders: Iterable[Path]) -> int:
     """Remove temporary files a killed run left (atomic_write's ``.name.XXXX.tmp``) for PDFs/manifest."""
     n = 0
@@ -107,6 +119,20 @@ def _cleanup_temp(folders: Iterable[Path]) -> int:
     return n
 
 
+def _font_files(fonts) -> list[str]:
+    out = []
+    if isinstance(fonts, dict):
+        for k, v in fonts.items():
+            if k in ("regular", "bold", "italic", "bold_italic") and isinstance(v, str):
+                out.append(v)
+            else:
+                out += _font_files(v)
+    elif isinstance(fonts, list):
+        for v in fonts:
+            out += _font_files(v)
+    return out
+
+
 def _static_key(spec, doc, root: Path, backend_identity: dict) -> dict:
     """The parts of every row's key that do not depend on the row."""
     import docgen
@@ -118,8 +144,17 @@ def _static_key(spec, doc, root: Path, backend_identity: dict) -> dict:
         spec_hash = M.sha256_bytes(M.canonical(doc.model_dump(mode="json")).encode())
     files = {str(p.relative_to(root.resolve()) if p.is_relative_to(root.resolve()) else p): M.sha256_file(p)
              for p in data_files(doc, root)}
+    # images, and font files a spec's theme names, count as inputs too
+    from ..render import asset_refs
+    named = [rel for rel, _ in asset_refs(doc)]
+    named += [v for v in _font_files(doc.theme.get("fonts"))]
+    for rel in named:
+        p = (root / rel).resolve()
+        if p.is_file() and p.is_relative_to(root.resolve()):
+            files[str(p.relative_to(root.resolve()))] = M.sha256_file(p)
     folder = find(doc.layout, root)
     key = {"spec": spec_hash, "data": files, "docgen": docgen.__version__,
+           "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH"),
            "layout": M.folder_hash(folder, shared_dir()), "backend": backend_identity}
     if has_remote_source(doc, root):
         key["volatile"] = os.urandom(8).hex()     # a remote database may change at any time: never skip
@@ -169,6 +204,10 @@ def run_batch(spec, rows: list[dict[str, Any]] | str | os.PathLike, out: str, *,
         key = M.sha256_bytes(M.canonical({**static, "row": params, "edition": edition}).encode())
         plans.append((i, path, key, params))
     man_path = pattern.root / M.NAME
+    # one batch at a time per output folder: the lock makes removing a killed run's temp files safe and
+    # keeps two runs from overwriting each other's manifest (released when the run ends, or with the
+    # process if it dies)
+    lock = _lock_folder(pattern.root)
     _cleanup_temp([pattern.root] + [p.parent for _, p, _, _ in plans])
     journal_path = pattern.root / M.JOURNAL
     before = {} if force else {**M.read(man_path).get("documents", {}), **M.read_journal(journal_path)}
@@ -233,6 +272,7 @@ def run_batch(spec, rows: list[dict[str, Any]] | str | os.PathLike, out: str, *,
             journal.close()
     save_manifest(True)
     journal_path.unlink(missing_ok=True)        # folded into the manifest
+    lock.close()
     docs = [results[i] for i in sorted(results)]
     if undeclared:
         warnings.append(f"row columns that are not parameters of the spec (used for names only): "

@@ -6,7 +6,6 @@ Pure and deterministic: the same value always prints the same.
 """
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Any
 
 from ..spec.models import Format
@@ -69,5 +68,3 @@ def is_numeric(fmt: Format | None) -> bool:
     return fmt is not None and fmt.type in ("number", "currency", "percent")
 
 
-def date_text(d: _dt.date, lang: str) -> str:
-    return format_value(d, Format(type="date"), lang)

@@ -95,6 +95,3 @@ class LayoutTree:
     first_template: str = "body"
     languages: tuple[str, ...] = ("zh", "en")   # languages shown, in order
     mode: str = "stacked"              # parallel | stacked | zh | en
-
-    def regions(self) -> list[Figure]:
-        return [b for b in self.blocks if isinstance(b, Figure) and b.region]

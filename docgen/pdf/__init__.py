@@ -2,7 +2,7 @@
 
 Sets the document information (title, author, subject, keywords, dates from the spec, never the clock),
 the catalog's /Lang, an XMP packet (with provenance of generated regions when there are any) and
-viewer preferences; merges editions when asked.  Output is deterministic for the same input.
+viewer preferences; repairs ToUnicode maps.  Output is deterministic for the same input.
 """
 from __future__ import annotations
 
@@ -75,16 +75,6 @@ def finish(pdf: bytes, *, title: str, author: str = "", subject: str = "", keywo
     # the file identifier is derived from the content, so equal input gives equal bytes
     ident = ByteStringObject(hashlib.md5(pdf + (xmp or b"") + title.encode()).digest())
     writer._ID = ArrayObject([ident, ident])
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
-def merge(pdfs: list[bytes]) -> bytes:
-    """Concatenate PDFs (e.g. editions) into one, keeping their outlines."""
-    writer = PdfWriter()
-    for p in pdfs:
-        writer.append(PdfReader(io.BytesIO(p)))
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

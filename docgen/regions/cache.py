@@ -21,6 +21,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -194,7 +195,7 @@ class RegionCache:
         count = len(self._entries())
         if self.root.is_dir():
             for child in self.root.iterdir():
-                if child.is_dir() and (len(child.name) == 2 or child.name in ("locks", "tmp")):
+                if child.is_dir() and (re.fullmatch(r"[0-9a-f]{2}", child.name) or child.name in ("locks", "tmp")):
                     shutil.rmtree(child, ignore_errors=True)
         return count
 

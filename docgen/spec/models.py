@@ -428,10 +428,3 @@ class Document(_Model):
     @property
     def primary(self) -> str:
         return self.languages[0]
-
-
-_SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
-def slug(s: str) -> str:
-    return _SLUG.sub("-", s).strip("-") or "doc"

@@ -56,8 +56,8 @@ class _Doc(BaseDocTemplate):
         super().__init__(buf, **kw)
 
 
-def _fmt_running(text: str, values: dict) -> list[tuple[str, bool]]:
-    """Split a header/footer pattern into (text, is_placeholder_value) parts."""
+def _fmt_running(text: str, values: dict) -> str:
+    """A header/footer pattern with its placeholders filled."""
     out = []
     pos = 0
     for m in re.finditer(r"\{(title|section|page|pages)\}", text):
@@ -271,7 +271,7 @@ class Typesetter:
         for level, title, key in self._toc_headings():
             if level > depth:
                 continue
-            runs = self._runs([Span(title)], b.style if level > 1 else b.style, scale=1.0)
+            runs = self._runs([Span(title)], b.style)
             fmt = ParaFormat(align="left", lang="zh")
             out.append(TocEntry(runs, fmt, key, level, st.leading_pt(), st.size,
                                 page_of=self._page_of, number_runs=lambda s, n=b.style: self._runs([Span(s)], n)))
@@ -322,7 +322,7 @@ class Typesetter:
         if doc.dry:
             return
         page = canv.getPageNumber()
-        edition = self.mode if self.mode in ("zh", "en") else self.mode
+        edition = self.mode
         sec = self._section_at(page)
         values = {"title": self.meta.get("title", ""), "section": sec, "page": page,
                   "pages": self._pages_total or ""}
@@ -335,7 +335,7 @@ class Typesetter:
                 continue
             st = self.sty.style(r.style)
             if which == "header":
-                base = self.page_h - m.top * mm + r.offset * mm * 0.5
+                base = self.page_h - m.top * mm + r.offset * mm
             else:
                 base = m.bottom * mm - r.offset * mm
             for align, pattern in (("left", r.left), ("center", r.center), ("right", r.right)):
@@ -442,7 +442,6 @@ class Typesetter:
             self._pages_known = dict(d1.heading_pages)
             self._sections = dict(d1.section_of_page)
             self._pages_total = d1.page
-            self._missing_before = set(self._missing)
         else:
             self._sections = {}
         pdf, d2 = self._build_once(False, meta_pdf)

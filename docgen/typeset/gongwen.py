@@ -9,13 +9,10 @@ standard's section 7: 版头 (7.2), 主体 (7.3), 版记 (7.4).
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import combinations
-from pathlib import Path
 
 from reportlab.lib.units import mm
 from reportlab.platypus.flowables import Flowable
@@ -26,7 +23,7 @@ from ..layout import tree as T
 from ..spec.inline import Span
 from . import extensions
 from .flowables import TextBlock
-from .fonts import FontStack, family
+from .fonts import FontStack
 from .linebreak import NO_END, NO_START, Line, ParaFormat, Run, TextStyle, break_lines, draw_line, missing_chars
 from .styles import lang_of
 
@@ -85,29 +82,8 @@ def _state(ts) -> _State:
 
 # ---------------------------------------------------------------------------------------------- fonts, text
 
-@lru_cache(maxsize=32)
-def _extra_stack(fontset_json: str, base_dir: str | None, system: bool) -> FontStack:
-    from ..layout.theme import FontSet
-    fs = FontSet.model_validate_json(fontset_json)
-    bd = Path(base_dir) if base_dir else None
-
-    def fam(f):
-        return family(f.regular, f.bold, f.italic, f.bold_italic, base_dir=bd)
-    return FontStack(latin=tuple(fam(f) for f in fs.latin), cjk=tuple(fam(f) for f in fs.cjk), allow_system=system)
-
-
 def _stack(ts, name: str) -> FontStack:
-    if name in ("body", "heading"):
-        return ts.sty.stacks[name]
-    if name == "mono":
-        return ts.sty.stacks["body"]
-    cache = ts.__dict__.setdefault("_gongwen_stacks", {})
-    if name not in cache:
-        fs = ts.theme.fonts.extra[name]
-        base = getattr(ts, "layout_dir", None)
-        cache[name] = _extra_stack(json.dumps(fs.model_dump(), sort_keys=True), str(base) if base else None,
-                                   ts.theme.fonts.system_fallback)
-    return cache[name]
+    return ts.sty.stacks[name]
 
 
 def _text_style(ts, name: str, color: str | None = None, size: float | None = None) -> TextStyle:

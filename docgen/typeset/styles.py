@@ -25,13 +25,17 @@ def _stacks(fonts_json: str, base_dir: str | None) -> dict[str, FontStack]:
     fonts = Fonts.model_validate_json(fonts_json)
     bd = Path(base_dir) if base_dir else None
     mono = _family(fonts.mono, bd) if fonts.mono else None
-    out = {}
-    for key in ("body", "heading"):
-        fs = getattr(fonts, key) or fonts.body
-        out[key] = FontStack(latin=tuple(_family(f, bd) for f in fs.latin),
-                             cjk=tuple(_family(f, bd) for f in fs.cjk), mono=mono,
-                             **({"allow_system": fonts.system_fallback}
-                                if "allow_system" in FontStack.__dataclass_fields__ else {}))
+
+    def stack(fs, latin=None):
+        return FontStack(latin=latin or tuple(_family(f, bd) for f in fs.latin),
+                         cjk=tuple(_family(f, bd) for f in fs.cjk), mono=mono, allow_system=fonts.system_fallback)
+
+    # one stack per font set a style can name: body, heading, mono (Latin in the mono family, CJK as the
+    # body's) and every extra set of the theme
+    out = {"body": stack(fonts.body), "heading": stack(fonts.heading or fonts.body)}
+    out["mono"] = stack(fonts.body, latin=(mono,)) if mono else out["body"]
+    for name, fs in fonts.extra.items():
+        out[name] = stack(fs)
     return out
 
 
@@ -51,7 +55,7 @@ class Styler:
         key = (id(st), color, scale)
         ts = self._cache.get(key)
         if ts is None:
-            ts = TextStyle(fonts=self.stacks["heading" if st.font == "heading" else "body"],
+            ts = TextStyle(fonts=self.stacks[st.font],
                            size=st.size * scale, color=self.theme.color(color or st.color),
                            bold=st.bold, italic=st.italic)
             self._cache[key] = ts
