@@ -18,6 +18,7 @@ from ._io import atomic_write
 from .errors import Problem, SpecError
 from .layout import tree as T
 from .regions.base import RegionRequest
+from .data.sources import inside
 from .spec import load_file, validate
 from .spec.inline import plain
 from .spec.load import locate
@@ -54,15 +55,6 @@ def load(spec: Document | dict | str | os.PathLike) -> tuple[Document, Path]:
     raise TypeError("spec must be a docgen.Document, a dict, or a path to a YAML file")
 
 
-def _inside(root: Path, rel: str, where: str) -> Path:
-    p = (root / rel).resolve()
-    if not p.is_relative_to(root.resolve()):
-        raise SpecError(Problem(where, f"{rel!r} is outside the spec's folder; assets must live inside it"))
-    if not p.is_file():
-        raise SpecError(Problem(where, f"file not found: {rel}"))
-    return p
-
-
 def asset_refs(doc: Document) -> list[tuple[str, str]]:
     """(relative path, field path) of every image file the spec names."""
     found = []
@@ -79,7 +71,7 @@ def _assets(doc: Document, root: Path) -> dict[str, tuple[bytes, float]]:
     from PIL import Image, UnidentifiedImageError
     out = {}
     for rel, where in asset_refs(doc):
-        p = _inside(root, rel, where)
+        p = inside(root, rel, where, "assets")
         data = p.read_bytes()
         try:
             with Image.open(io.BytesIO(data)) as im:

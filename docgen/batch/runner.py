@@ -9,9 +9,6 @@ rewritten as the run proceeds, so a run killed midway loses at most the document
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import sys
 import time
@@ -23,6 +20,7 @@ from .._io import atomic_write
 from ..errors import DocgenError, Problem, SpecError
 from . import manifest as M
 from .engines import Outcome, Task, describe, run_local, run_ray, run_serial
+from ..data.sources import parse_records
 from .naming import OutputPattern
 
 ENGINES = ("local", "ray")
@@ -70,22 +68,9 @@ def read_rows(path: str | os.PathLike) -> list[dict[str, Any]]:
         raise SpecError(Problem("", "file not found", str(p))) from None
     except (OSError, UnicodeDecodeError) as e:
         raise SpecError(Problem("", f"cannot read: {e}", str(p))) from None
-    if p.suffix.lower() == ".csv":
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        rows = []
-        for i, r in enumerate(reader, start=2):
-            if None in r:
-                raise SpecError(Problem("", "more cells than header columns", str(p), i))
-            rows.append(dict(r))
-        return rows
-    if p.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except ValueError as e:
-            raise SpecError(Problem("", f"not valid JSON: {e}", str(p))) from None
-    else:
-        from ..spec.load import parse_yaml
-        data, _ = parse_yaml(text, str(p))
+    columns, data = parse_records(text, p.suffix.lower(), str(p), "rows")
+    if columns is not None:
+        return data
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise SpecError(Problem(where, "expected a list of rows (mappings)", str(p)))
     return data

@@ -36,11 +36,11 @@ class Dataset:
         return [r.get(name) for r in self.rows]
 
 
-def inside(root: Path, rel: str, where: str) -> Path:
+def inside(root: Path, rel: str, where: str, what: str = "data") -> Path:
     """``rel`` resolved against the spec's folder; it must stay inside it and exist."""
     p = (root / rel).resolve()
     if not p.is_relative_to(root.resolve()):
-        raise SpecError(Problem(where, f"{rel!r} is outside the spec's folder; data must live inside it"))
+        raise SpecError(Problem(where, f"{rel!r} is outside the spec's folder; {what} must live inside it"))
     if not p.is_file():
         raise SpecError(Problem(where, f"file not found: {rel}"))
     return p
@@ -80,34 +80,40 @@ def load(name: str, src: DataSource, root: Path, params: dict[str, Any]) -> Data
     return _typed(name, src, columns, rows, where)
 
 
+def parse_records(text: str, suffix: str, label: str, where: str):
+    """A CSV (header row), JSON or YAML text -> (columns, rows) for CSV, (None, data) otherwise; problems
+    are SpecErrors at ``where`` that name ``label`` (the file) and the line."""
+    if suffix == ".csv":
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        columns = list(reader.fieldnames or [])
+        if not columns:
+            raise SpecError(Problem(where, f"{label}: no header row"))
+        if len(set(columns)) != len(columns):
+            raise SpecError(Problem(where, f"{label}: repeated column names in the header"))
+        rows = []
+        for i, r in enumerate(reader, start=2):
+            if None in r:
+                raise SpecError(Problem(where, f"{label}:{i}: more cells than header columns"))
+            rows.append(dict(r))
+        return columns, rows
+    if suffix == ".json":
+        try:
+            return None, json.loads(text)
+        except json.JSONDecodeError as e:
+            raise SpecError(Problem(where, f"{label}:{e.lineno}: not valid JSON: {e.msg}")) from None
+    from ..spec.load import parse_yaml
+    return None, parse_yaml(text, label)[0]
+
+
 def _read_file(src: DataSource, root: Path, where: str) -> tuple[list[str], list[dict]]:
     path = inside(root, src.file, f"{where}.file")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise SpecError(Problem(f"{where}.file", f"{src.file}: not UTF-8 text")) from None
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        columns = list(reader.fieldnames or [])
-        if not columns:
-            raise SpecError(Problem(f"{where}.file", f"{src.file}: no header row"))
-        if len(set(columns)) != len(columns):
-            raise SpecError(Problem(f"{where}.file", f"{src.file}: repeated column names in the header"))
-        rows = []
-        for i, r in enumerate(reader, start=2):
-            if None in r:
-                raise SpecError(Problem(f"{where}.file", f"{src.file}:{i}: more cells than header columns"))
-            rows.append(dict(r))
-        return columns, rows
-    if suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise SpecError(Problem(f"{where}.file", f"{src.file}:{e.lineno}: not valid JSON: {e.msg}")) from None
-    else:
-        from ..spec.load import parse_yaml
-        data, _ = parse_yaml(text, src.file)
+    columns, data = parse_records(text, path.suffix.lower(), src.file, f"{where}.file")
+    if columns is not None:
+        return columns, data
     if src.records:
         if not isinstance(data, dict) or src.records not in data:
             raise SpecError(Problem(f"{where}.records", f"{src.file} has no key {src.records!r}"))

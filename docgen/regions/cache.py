@@ -52,9 +52,8 @@ class RegionCache:
 
     def __init__(self, root: str | os.PathLike | None = None, max_bytes: int = 5 * 1024**3):
         if root is None:
-            root = os.environ.get("DOCGEN_CACHE_DIR") or os.path.join(
-                os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-                "docgen", "regions")
+            from .config import _default_cache_dir
+            root = os.environ.get("DOCGEN_CACHE_DIR") or _default_cache_dir()
         self.root = Path(root).expanduser()
         self.max_bytes = int(max_bytes)
         self.hits = 0
