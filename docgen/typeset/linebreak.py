@@ -296,24 +296,17 @@ def _grid_pad_latin(p: _Para, pitch: float, nat: list):
     CJK text after it stays on the grid; the padding goes at its end."""
     half = pitch / 2
     kind, n = p.kind, p.n
-    i = 0
-    while i < n:
-        if kind[i] != _L:
-            i += 1
-            continue
-        j = i
-        while j < n and kind[j] == _L:
-            j += 1
+    for i, j in _latin_words(p):
         if j < n and kind[j] == _S:
             j += 1
         w = sum(nat[i:j])
         pad = math.ceil(w / half - 1e-6) * half - w
         nat[j - 1] += pad
-        i = j
 
 
-def _mark_hyphenation(p: _Para, brk: list):
-    ch, kind, n = p.ch, p.kind, p.n
+def _latin_words(p: _Para):
+    """(start, end) of each run of Latin glyphs."""
+    kind, n = p.kind, p.n
     i = 0
     while i < n:
         if kind[i] != _L:
@@ -322,6 +315,13 @@ def _mark_hyphenation(p: _Para, brk: list):
         j = i
         while j < n and kind[j] == _L:
             j += 1
+        yield i, j
+        i = j
+
+
+def _mark_hyphenation(p: _Para, brk: list):
+    ch = p.ch
+    for i, j in _latin_words(p):
         # word core without surrounding punctuation
         a, b = i, j
         while a < b and not ch[a].isalpha():
@@ -334,7 +334,6 @@ def _mark_hyphenation(p: _Para, brk: list):
                 for off in _hyphen_points(part):
                     if brk[part_start + off] == _ANY:
                         brk[part_start + off] = _HYPH
-        i = j
 
 
 def _compound_parts(core: str, start: int):
