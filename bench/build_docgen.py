@@ -37,6 +37,8 @@ def build(out, seed, layout):
 if __name__ == "__main__":
     T1 = time.time()
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-    layout = sys.argv[3] if len(sys.argv) > 3 else os.path.join(HERE, "layouts", "bench")
+    # the benchmark layout lives beside this script: a shared layout folder, by name
+    os.environ["DOCGEN_LAYOUT_PATH"] = os.path.join(HERE, "layouts")
+    layout = sys.argv[3] if len(sys.argv) > 3 else "bench"
     R = [build(sys.argv[1], 42 + i, layout) for i in range(n)]
     print(json.dumps(dict(engine="docgen", import_s=T1 - T0, build_s=[r[0] for r in R], pages=R[0][1])))

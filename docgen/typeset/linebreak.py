@@ -136,7 +136,7 @@ class _Para:
     """One forced-break segment of a paragraph as parallel per-glyph arrays (pt unless noted)."""
 
     __slots__ = ("ch", "face", "size", "style", "kind", "fadv", "nat", "trimL", "trimR", "sqL", "sqR",
-                 "gap", "brk", "cum", "scum", "n", "mono", "stre", "grid")
+                 "gap", "brk", "cum", "scum", "n", "mono", "stre", "grid", "hyph")
 
     def __init__(self):
         for a in ("ch", "face", "size", "style", "kind", "fadv", "sqL", "sqR", "mono"):
@@ -241,10 +241,14 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
             if kind[i] in (_C, _P):
                 nat[i] = grid
         _grid_pad_latin(p, grid, nat)
-    # boundaries
+    # boundaries: the gap before glyph i, whether a line may break there, whether justification may
+    # stretch it (after a word space, between CJK glyphs, at CJK–Latin boundaries; not inside a Latin word
+    # nor inside ——/……)
+    stre = [False] * n
     for i in range(1, n):
         a, b = ch[i - 1], ch[i]
         ka, kb = kind[i - 1], kind[i]
+        stre[i] = ka == _S or not (kb == _S or (ka == _L and kb == _L) or (a == b and b in _NO_STRETCH_PAIRS))
         if ka != _S and kb != _S and (ka == _C and kb == _L or ka == _L and kb == _C) and not grid:
             gap[i] += 0.25 * (size[i - 1] if ka == _C else size[i])
         if kb == _S:
@@ -272,13 +276,13 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
             continue
         brk[i] = _OK
     brk[n] = _OK
-    if hyph:
-        _mark_hyphenation(p, brk)
+    # dictionary hyphenation is looked up lazily, only for a word a line end falls in (_choose_break)
+    p.hyph = set() if hyph else None
     for i in range(n):
         if trimL[i] or trimR[i]:
             nat[i] -= trimL[i] + trimR[i]
     p.trimL, p.trimR, p.gap, p.brk = trimL, trimR, gap, brk
-    p.stre = [False] + [_stretchable(kind, ch, i) for i in range(1, n)]
+    p.stre = stre
     cum = [0.0] * (n + 1)
     scum = [0.0] * (n + 1)
     c = sc = 0.0
@@ -319,21 +323,36 @@ def _latin_words(p: _Para):
         i = j
 
 
-def _mark_hyphenation(p: _Para, brk: list):
+def _hyphenate_at(p: _Para, k: int) -> None:
+    """Mark the dictionary hyphenation points of the Latin word that a break at ``k`` would fall inside."""
+    kind = p.kind
+    if p.hyph is None or k <= 0 or k >= p.n or kind[k] != _L or kind[k - 1] != _L:
+        return
+    i = k
+    while i > 0 and kind[i - 1] == _L:
+        i -= 1
+    if i in p.hyph:
+        return
+    p.hyph.add(i)
+    j = k
+    while j < p.n and kind[j] == _L:
+        j += 1
+    _mark_word(p, p.brk, i, j)
+
+
+def _mark_word(p: _Para, brk: list, i: int, j: int) -> None:
     ch = p.ch
-    for i, j in _latin_words(p):
-        # word core without surrounding punctuation
-        a, b = i, j
-        while a < b and not ch[a].isalpha():
-            a += 1
-        while b > a and not ch[b - 1].isalpha():
-            b -= 1
-        core = "".join(ch[a:b])
-        for part_start, part in _compound_parts(core, a):
-            if _hyphenatable(part) and not any(p.mono[part_start:part_start + len(part)]):
-                for off in _hyphen_points(part):
-                    if brk[part_start + off] == _ANY:
-                        brk[part_start + off] = _HYPH
+    a, b = i, j                              # the word's core, without surrounding punctuation
+    while a < b and not ch[a].isalpha():
+        a += 1
+    while b > a and not ch[b - 1].isalpha():
+        b -= 1
+    core = "".join(ch[a:b])
+    for part_start, part in _compound_parts(core, a):
+        if _hyphenatable(part) and not any(p.mono[part_start:part_start + len(part)]):
+            for off in _hyphen_points(part):
+                if brk[part_start + off] == _ANY:
+                    brk[part_start + off] = _HYPH
 
 
 def _compound_parts(core: str, start: int):
@@ -370,6 +389,7 @@ def _choose_break(p: _Para, s: int, W: float, hang: bool) -> tuple[int, bool]:
         return n, False
     if fit > s and brk[fit] == _OK:
         return fit, False
+    _hyphenate_at(p, fit)
     if hang and fit > s and ch[fit] in HANGABLE and (fit + 1 == n or brk[fit + 1] in (_OK, _HYPH)):
         return fit + 1, True
     # push in: the nearest allowed break after the natural end whose line fits once punctuation is squeezed
@@ -596,18 +616,6 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
 def _same_look(a: TextStyle, b: TextStyle | None) -> bool:
     return (b is not None and a.size == b.size and a.color == b.color and a.href == b.href
             and a.underline == b.underline)
-
-
-def _stretchable(kind, ch, i) -> bool:
-    """Whether justification may add space at the boundary before glyph i."""
-    ka, kb = kind[i - 1], kind[i]
-    if ka == _S:
-        return True                                 # after a word space
-    if kb == _S or (ka == _L and kb == _L):
-        return False
-    if ch[i - 1] == ch[i] and ch[i] in _NO_STRETCH_PAIRS:
-        return False                                # ——/…… are one mark
-    return True
 
 
 def _piece(face, st, text, x, cs, ws, end) -> Piece:
