@@ -22,7 +22,7 @@ from ..layout import tree as T
 from ..spec.inline import Span
 from ..layout.theme import Theme
 from . import extensions
-from .flowables import Figure, Pair, TextBlock, TocEntry
+from .flowables import BREAK_MEMO, Figure, Pair, TextBlock, TocEntry
 from .linebreak import ParaFormat, Run, break_lines, draw_line, missing_chars
 from .styles import Styler, lang_of
 
@@ -85,8 +85,8 @@ class Typesetter:
         self._missing: set[str] = set()
         self.headings: list[tuple[int, str, str]] = []   # (level, text, key)
         self.page_w, self.page_h = (v * mm for v in theme.page_size_mm())
-        # line breaks by (runs, width, format): the second pass of a two-pass layout breaks nothing anew
-        self._breaks: dict = {}
+        # line breaks by (runs, width, format), shared by every render of the process (see BREAK_MEMO)
+        self._breaks = BREAK_MEMO
 
     # -- runs ------------------------------------------------------------------------------------------
     def _runs(self, spans: list[Span], style_name: str, *, color=None, scale=1.0) -> list[Run]:

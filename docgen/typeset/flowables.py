@@ -5,6 +5,7 @@ ReportLab's Paragraph, so user text is never parsed as markup.
 from __future__ import annotations
 
 import io
+from collections import OrderedDict
 from typing import Callable, Sequence
 
 from reportlab.platypus.flowables import Flowable
@@ -12,6 +13,11 @@ from reportlab.platypus.flowables import Flowable
 from .linebreak import Line, ParaFormat, Run, break_lines, draw_line
 
 _EPS = 1e-6
+# Line breaks are kept per process, least recently used dropped first: the second pass of a two-pass
+# layout, the editions of one spec and the documents of a batch set repeated text (boilerplate, headings,
+# table headers) without breaking it again.  Lines are never mutated after breaking, so sharing is safe.
+BREAK_MEMO_SIZE = 8000             # ~5 kB an entry: about 40 MB at most
+BREAK_MEMO: "OrderedDict" = OrderedDict()
 
 
 def _doc(canv):
@@ -60,6 +66,10 @@ class TextBlock(Flowable):
                 got = self.memo.get(key)
                 if got is None:
                     got = self.memo[key] = break_lines(self.runs, w, self.fmt)
+                else:
+                    self.memo.move_to_end(key)          # least recently used goes first
+                if len(self.memo) > BREAK_MEMO_SIZE:
+                    self.memo.popitem(last=False)
                 self._cache = got
             self._width = width
         return self._cache
