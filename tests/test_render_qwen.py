@@ -55,3 +55,26 @@ def test_draft_documents_carry_no_aigc_label():
     root = pypdf.PdfReader(io.BytesIO(res.pdf)).trailer["/Root"]
     assert "/Metadata" not in root
     assert all(r["backend"] == "draft" for r in res.regions)
+
+
+def test_visible_ai_label_sits_inside_the_picture(config):
+    import io as _io
+
+    import pdfplumber
+    spec = dict(SPEC, theme={"region_label": True})
+    res = docgen.render(spec, backend=QwenImageBackend(config), model_config=config)
+    with pdfplumber.open(_io.BytesIO(res.pdf)) as pdf:
+        for page in pdf.pages:
+            if not page.images:
+                continue
+            img = max(page.images, key=lambda im: im["width"])
+            # the label is set in white on its plate, along the picture's bottom edge
+            label = [c for c in page.chars if tuple(c.get("non_stroking_color") or ()) == (1, 1, 1)
+                     and img["bottom"] - 20 < c["bottom"] <= img["bottom"]]
+            if "".join(c["text"] for c in label).replace(" ", "") != "AI生成·AI-generated":
+                continue
+            assert all(img["x0"] < c["x0"] for c in label)
+            # right-aligned on its plate: 3 pt of plate padding, the plate 3 pt in from the picture's edge
+            assert img["x1"] - 7 < max(c["x1"] for c in label) < img["x1"] - 5
+            return
+    raise AssertionError("no AI-generated label found next to a picture")

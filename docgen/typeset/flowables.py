@@ -277,31 +277,12 @@ class Figure(Flowable):
             c.rect(x + w - lw - 3, y + 3, lw, size * 1.6, stroke=0, fill=1)
             c.restoreState()
             if lines:
-                draw_line(c, lines[0], x - 3 - 3, y + 3 + size * 0.5)
+                draw_line(c, lines[0], x, y + 3 + size * 0.5)   # right-aligned in w - 6: 3 pt inside the plate
         yy = self.cap_h
         for f in self.caption:
             fh = f.wrap(self.width, self.cap_h)[1]
             yy -= fh + f.getSpaceBefore()
             f.drawOn(c, 0, yy)
-
-
-class Rule(Flowable):
-    def __init__(self, color=(0.8, 0.8, 0.8), width=0.5, space=4.0):
-        super().__init__()
-        self.color, self.lw, self.space = color, width, space
-
-    def wrap(self, aw, ah):
-        self.width = aw
-        self.height = self.space * 2
-        return aw, self.height
-
-    def draw(self):
-        if _dry(self.canv):
-            return
-        c = self.canv
-        c.setStrokeColorRGB(*self.color)
-        c.setLineWidth(self.lw)
-        c.line(0, self.space, self.width, self.space)
 
 
 class TocEntry(Flowable):
