@@ -3,6 +3,13 @@
 Sets the document information (title, author, subject, keywords, dates from the spec, never the clock),
 the catalog's /Lang, an XMP packet (with provenance of generated regions when there are any) and
 viewer preferences; repairs ToUnicode maps.  Output is deterministic for the same input.
+
+The typeset file is not rewritten: pypdf reads only the objects that change (the catalog, the document
+information, the ToUnicode maps that need repair) and writes them in an incremental update appended to
+ReportLab's bytes (PDF 32000-1 7.5.6), with its own cross-reference section and a trailer whose /Prev
+points at ReportLab's.  Parsing and re-serialising every object of a 50-page file instead costs ~23 ms;
+this costs ~2 ms, and the file grows by under a kilobyte (plus the CMaps repaired, if any).  pypdf's own
+``PdfWriter(incremental=True)`` writes such an update too, but it parses and hashes every object first (~19 ms).
 """
 from __future__ import annotations
 
@@ -10,10 +17,11 @@ import datetime as _dt
 import hashlib
 import io
 import re
+from typing import Iterator
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import ArrayObject, BooleanObject, ByteStringObject, DictionaryObject, NameObject, \
-    StreamObject, TextStringObject
+from pypdf import PdfReader
+from pypdf.generic import ArrayObject, BooleanObject, ByteStringObject, DictionaryObject, IndirectObject, \
+    NameObject, NumberObject, PdfObject, StreamObject, TextStringObject, create_string_object
 
 FIXED_DATE = _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc)
 
@@ -23,6 +31,8 @@ def pdf_date(d: _dt.datetime) -> str:
 
 
 _BFCHAR = re.compile(rb"<([0-9A-Fa-f]{2,4})> <([0-9A-Fa-f]{5,6})>")
+_TOUNICODE = re.compile(rb"/ToUnicode\s+(\d+)\s+(\d+)\s+R")
+_STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
 
 
 def _utf16(m: "re.Match") -> bytes:
@@ -31,39 +41,101 @@ def _utf16(m: "re.Match") -> bytes:
     return b"<%s> <%04X%04X>" % (m.group(1), hi, lo)
 
 
-def fix_tounicode(writer: PdfWriter) -> int:
+def fix_tounicode(cmap: StreamObject) -> int:
     """ReportLab writes characters outside the BMP into ToUnicode CMaps as 5-hex-digit values, which
-    readers (pypdf among them) drop; a CMap destination is UTF-16BE, so write the surrogate pair."""
-    fixed = 0
+    readers (pypdf among them) drop; a CMap destination is UTF-16BE, so write the surrogate pair.
+    Returns the number of entries repaired; a CMap without any is left untouched."""
+    new, n = _BFCHAR.subn(_utf16, cmap.get_data())
+    if n:
+        cmap.set_data(new)
+    return n
+
+
+def _tounicode_maps(pdf: bytes, reader: PdfReader) -> Iterator[tuple[IndirectObject, StreamObject]]:
+    """The ToUnicode CMaps of the file's fonts (page fonts, and any in forms or annotations).  ReportLab writes
+    no object streams, so every font dictionary is plain text in the file and its ``/ToUnicode n g R`` can be
+    found there: reaching the fonts through the page tree parses every page and font dictionary instead, ~4 ms
+    on 50 pages against ~0.3 ms.  A match that is not a CMap (the words in some string) is passed over."""
+    size = int(reader.trailer["/Size"])
     seen = set()
-    for page in writer.pages:
-        fonts = page.get("/Resources", {}).get("/Font", {})
-        for ref in fonts.values():
-            font = ref.get_object()
-            tu = font.get("/ToUnicode")
-            if tu is None or id(tu.get_object()) in seen:
-                continue
-            stream = tu.get_object()
-            seen.add(id(stream))
-            data = stream.get_data()
-            new, n = _BFCHAR.subn(_utf16, data)
-            if n:
-                stream.set_data(new)
-                fixed += n
-    return fixed
+    for m in _TOUNICODE.finditer(pdf):
+        num, gen = int(m.group(1)), int(m.group(2))
+        if (num, gen) in seen or not 0 < num < size:
+            continue
+        seen.add((num, gen))
+        ref = IndirectObject(num, gen, reader)
+        cmap = ref.get_object()
+        if isinstance(cmap, StreamObject) and b"begincmap" in cmap.get_data():
+            yield ref, cmap
+
+
+def _increment(offset: int, objects: dict[int, tuple[int, PdfObject]], trailer: DictionaryObject) -> bytes:
+    """An incremental update starting at byte ``offset`` of the file: ``objects`` (number -> generation, object)
+    written in number order, a cross-reference section listing them, ``trailer`` and the startxref."""
+    out = io.BytesIO()
+    where = {}
+    for num in sorted(objects):
+        gen, obj = objects[num]
+        where[num] = offset + out.tell(), gen
+        out.write(b"%d %d obj\n" % (num, gen))
+        obj.write_to_stream(out)
+        out.write(b"\nendobj\n")
+    xref = offset + out.tell()
+    out.write(b"xref\n")
+    nums = sorted(where)
+    while nums:                                       # one subsection per run of consecutive numbers
+        run = 1
+        while run < len(nums) and nums[run] == nums[0] + run:
+            run += 1
+        out.write(b"%d %d\n" % (nums[0], run))
+        for num in nums[:run]:
+            out.write(b"%010d %05d n \n" % where[num])      # each entry exactly 20 bytes
+        nums = nums[run:]
+    out.write(b"trailer\n")
+    trailer.write_to_stream(out)
+    out.write(b"\nstartxref\n%d\n" % xref + b"%%EOF\n")
+    return out.getvalue()
 
 
 def finish(pdf: bytes, *, title: str, author: str = "", subject: str = "", keywords: str = "",
            lang: str = "zh-CN", date: _dt.datetime | None = None, xmp: bytes | None = None,
            producer: str = "docgen") -> bytes:
+    m = _STARTXREF.search(pdf, max(0, len(pdf) - 1024))
+    prev = int(m.group(1)) if m else -1
+    if not pdf.startswith(b"xref", prev):
+        # an update's cross-reference section has the form of the one it follows: ReportLab writes tables
+        raise ValueError("finish expects ReportLab's output: a PDF ending in a cross-reference table")
     reader = PdfReader(io.BytesIO(pdf))
-    writer = PdfWriter(clone_from=reader)
-    fix_tounicode(writer)
+    trailer = reader.trailer
+    size = int(trailer["/Size"])
+    changed: dict[int, tuple[int, PdfObject]] = {}
+
+    def new_object(obj: PdfObject) -> IndirectObject:
+        nonlocal size
+        changed[size] = 0, obj
+        size += 1
+        return IndirectObject(size - 1, 0, reader)
+
+    for ref, cmap in _tounicode_maps(pdf, reader):
+        if fix_tounicode(cmap):
+            changed[ref.idnum] = ref.generation, cmap
+
     when = pdf_date(date or FIXED_DATE)
     info = {"/Title": title, "/Author": author, "/Subject": subject, "/Keywords": keywords,
             "/Creator": "docgen", "/Producer": producer, "/CreationDate": when, "/ModDate": when}
-    writer.add_metadata({k: v for k, v in info.items() if v})
-    root = writer._root_object
+    info_ref = trailer.raw_get("/Info") if "/Info" in trailer else None
+    if isinstance(info_ref, IndirectObject):
+        info_dict = info_ref.get_object()
+        changed[info_ref.idnum] = info_ref.generation, info_dict
+    else:
+        info_dict = DictionaryObject(info_ref or {})
+        info_ref = new_object(info_dict)
+    # entries ReportLab wrote stay unless the spec gives a value, as pypdf's add_metadata does
+    info_dict.update({NameObject(k): create_string_object(v) for k, v in info.items() if v})
+
+    root_ref = trailer.raw_get("/Root")
+    root = root_ref.get_object()
+    changed[root_ref.idnum] = root_ref.generation, root
     root[NameObject("/Lang")] = TextStringObject(lang)
     prefs = DictionaryObject({NameObject("/DisplayDocTitle"): BooleanObject(True)})
     root[NameObject("/ViewerPreferences")] = prefs
@@ -71,10 +143,12 @@ def finish(pdf: bytes, *, title: str, author: str = "", subject: str = "", keywo
         stream = StreamObject()
         stream.set_data(xmp)
         stream.update({NameObject("/Type"): NameObject("/Metadata"), NameObject("/Subtype"): NameObject("/XML")})
-        root[NameObject("/Metadata")] = writer._add_object(stream)
+        root[NameObject("/Metadata")] = new_object(stream)
+
     # the file identifier is derived from the content, so equal input gives equal bytes
     ident = ByteStringObject(hashlib.md5(pdf + (xmp or b"") + title.encode()).digest())
-    writer._ID = ArrayObject([ident, ident])
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    update = DictionaryObject({NameObject("/Size"): NumberObject(size), NameObject("/Root"): root_ref,
+                               NameObject("/Info"): info_ref, NameObject("/Prev"): NumberObject(prev),
+                               NameObject("/ID"): ArrayObject([ident, ident])})
+    head = pdf if pdf.endswith(b"\n") else pdf + b"\n"
+    return head + _increment(len(head), changed, update)
