@@ -12,6 +12,9 @@ English; optional character grid and hanging punctuation; dictionary hyphenation
 from __future__ import annotations
 
 import math
+import re
+from itertools import accumulate
+from operator import add
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, Sequence
@@ -136,12 +139,13 @@ class _Para:
     """One forced-break segment of a paragraph as parallel per-glyph arrays (pt unless noted)."""
 
     __slots__ = ("ch", "face", "size", "style", "kind", "fadv", "nat", "trimL", "trimR", "sqL", "sqR",
-                 "gap", "brk", "cum", "scum", "n", "mono", "stre", "grid", "hyph")
+                 "gap", "brk", "cum", "scum", "n", "mono", "stre", "grid", "hyph", "words")
 
     def __init__(self):
         for a in ("ch", "face", "size", "style", "kind", "fadv", "sqL", "sqR", "mono"):
             setattr(self, a, [])
         self.n = 0
+        self.words = False
 
 
 # per (style, lang): char -> the glyph record _segments appends (or "\n" / " " for breaks and spaces)
@@ -149,14 +153,16 @@ _CHAR_INFO: dict = {}
 _FIELDS = ("ch", "style", "face", "kind", "size", "fadv", "sqL", "sqR", "mono")
 
 
-def _char_info(st: TextStyle, lang: str) -> dict:
+def _char_info(st: TextStyle, lang: str) -> tuple[TextStyle, dict]:
+    """The record table of (style, lang), and the one style object its records carry: equal styles built
+    separately share records, and the setter can tell styles apart by identity."""
     key = (st, lang)
-    info = _CHAR_INFO.get(key)
-    if info is None:
+    got = _CHAR_INFO.get(key)
+    if got is None:
         if len(_CHAR_INFO) > 512:
             _CHAR_INFO.clear()
-        info = _CHAR_INFO[key] = {}
-    return info
+        got = _CHAR_INFO[key] = (st, {})
+    return got
 
 
 def _describe(st: TextStyle, ch: str, lang: str):
@@ -170,50 +176,171 @@ def _describe(st: TextStyle, ch: str, lang: str):
     k = _kind(ch, lang)
     sl = sr = 0.0
     if k == _P:
-        sl, sr = face.squeeze(ch)       # em; scaled to the font size or grid cell in _build
+        sl, sr = face.squeeze(ch)       # em: to pt at the font size (_build rescales to a grid cell)
+        sl *= st.size
+        sr *= st.size
     return (ch, st, face, k, st.size, face.advance(ch) * st.size, sl, sr, st.mono)
 
 
-def _segments(runs: Sequence[Run], lang: str) -> list[_Para]:
+_WORD = re.compile(r"([A-Za-z0-9]{2,})")
+_SPACE = re.compile(r"\s")
+_WORD_CACHE_MAX = 60000                         # words remembered per (style, lang) before starting over
+
+
+def _word_info(st: TextStyle, lang: str, info: dict, w: str):
+    """One glyph record for a whole ASCII word when one face draws all of it (the usual case), else the
+    records of its characters.  Widths are summed character by character, as _explode recomputes them."""
+    recs = []
+    for ch in w:
+        t = info.get(ch)
+        if t is None:
+            t = info[ch] = _describe(st, ch, lang)
+        recs.append(t)
+    face = recs[0][2]
+    if all(r[2] is face and r[3] == _L for r in recs):
+        adv = 0.0
+        for r in recs:
+            adv += r[5]
+        return (w, st, face, _L, st.size, adv, 0.0, 0.0, st.mono)
+    return recs
+
+
+def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]:
     """Flatten runs into forced-break segments with whitespace collapsed: spaces vanish between CJK
-    characters and at CJK–Latin boundaries (where the ¼ em gap replaces them)."""
+    characters and at CJK–Latin boundaries (where the ¼ em gap replaces them).
+
+    With ``words``, each ASCII letter/digit run of two or more characters is one record (a "word"): the
+    breaker works on words and splits one into characters (:func:`_explode`) only where a line end
+    falls inside it, so English text costs per word rather than per character."""
     segs = []
     cur: list = []
     add = cur.append
     pending = None                              # style of a collapsed space waiting for its right neighbour
     for run in runs:
-        st = run.style
-        info = _char_info(st, lang)
-        for ch in run.text:
-            t = info.get(ch)
-            if t is None:
-                t = info[ch] = _describe(st, ch, lang)
-            if t.__class__ is str:
-                if t == "\n":
-                    segs.append(cur)
-                    cur = []
-                    add = cur.append
+        st, info = _char_info(run.style, lang)
+        if words:
+            if len(info) > _WORD_CACHE_MAX:
+                info.clear()
+            parts = _WORD.split(run.text)
+        else:
+            parts = (run.text,)
+        for pi, part in enumerate(parts):
+            if pi & 1:                          # a word (odd items of the split)
+                t = info.get(part)
+                if t is None:
+                    t = info[part] = _word_info(st, lang, info, part)
+                if t.__class__ is tuple:
+                    if pending is not None:
+                        prev = cur[-1]
+                        if prev[3] == _L:       # a word space between Latin words
+                            w = prev[2].advance(" ") * prev[4]
+                            add((" ", pending, prev[2], _S, prev[4], w, 0.0, w / 5, False))
+                        pending = None
+                    add(t)
+                    continue
+                seq = part                      # mixed faces: character by character
+            else:
+                if part == " " and not st.mono:   # the usual word space: collapsed like any other
+                    if cur:
+                        pending = st
+                    continue
+                if not part:
+                    continue
+                if _SPACE.search(part) is None:
+                    # no space or newline (a run of Chinese): one record per character, looked up in bulk
+                    recs = list(map(info.get, part))
+                    if None in recs:
+                        recs = [r if r is not None else info.setdefault(c, _describe(st, c, lang))
+                                for r, c in zip(recs, part)]
+                    if pending is not None:
+                        prev = cur[-1]
+                        if recs[0][3] == _L and prev[3] == _L:
+                            w = prev[2].advance(" ") * prev[4]
+                            add((" ", pending, prev[2], _S, prev[4], w, 0.0, w / 5, False))
+                        pending = None
+                    cur.extend(recs)
+                    continue
+                seq = part
+            for ch in seq:
+                t = info.get(ch)
+                if t is None:
+                    t = info[ch] = _describe(st, ch, lang)
+                if t.__class__ is str:
+                    if t == "\n":
+                        segs.append(cur)
+                        cur = []
+                        add = cur.append
+                        pending = None
+                    elif cur:
+                        pending = st
+                    continue
+                if pending is not None:
+                    prev = cur[-1]
+                    if t[3] == _L and prev[3] == _L:       # a word space between Latin words
+                        w = prev[2].advance(" ") * prev[4]
+                        add((" ", pending, prev[2], _S, prev[4], w, 0.0, w / 5, False))
                     pending = None
-                elif cur:
-                    pending = st
-                continue
-            if pending is not None:
-                prev = cur[-1]
-                if t[3] == _L and prev[3] == _L:       # a word space between Latin words
-                    w = prev[2].advance(" ") * prev[4]
-                    add((" ", pending, prev[2], _S, prev[4], w, 0.0, w / 5, False))
-                pending = None
-            add(t)
+                add(t)
     segs.append(cur)
     out = []
     for seg in segs:
         p = _Para()
         p.n = len(seg)
+        p.words = words
         if seg:
             for name, col in zip(_FIELDS, zip(*seg)):
                 setattr(p, name, list(col))
         out.append(p)
     return out
+
+
+def _explode(p: _Para, k: int) -> int:
+    """Split the word record at ``k`` into one record per character, in place (every per-glyph array,
+    running sums and hyphenation marks); returns how many records were added."""
+    w = p.ch[k]
+    m = len(w)
+    if m < 2:
+        return 0
+    f, sz = p.face[k], p.size[k]
+    adv = [f.advance(c) * sz for c in w]
+    d = m - 1
+    j = k + 1
+    p.ch[k:j] = list(w)
+    p.face[k:j] = [f] * m
+    p.size[k:j] = [sz] * m
+    p.style[k:j] = [p.style[k]] * m
+    p.kind[k:j] = [_L] * m
+    p.mono[k:j] = [p.mono[k]] * m
+    p.fadv[k:j] = adv
+    p.nat[k:j] = list(adv)
+    for a in (p.sqL, p.sqR, p.trimL, p.trimR):
+        a[j:j] = [0.0] * d
+    p.gap[j:j] = [0.0] * d                      # words are only formed without tracking
+    p.brk[j:j] = [_ANY] * d                     # inside a word: last resort (and hyphenation, lazily)
+    p.stre[j:j] = [False] * d
+    c = p.cum[k] + p.gap[k]
+    inner = []
+    for a in adv[:-1]:
+        c += a
+        inner.append(c)
+    p.cum[j:j] = inner
+    p.scum[j:j] = [p.scum[k]] * d
+    p.n += d
+    if p.hyph:
+        p.hyph = {h + d if h > k else h for h in p.hyph}
+    return d
+
+
+def _explode_range(p: _Para, a: int, b: int) -> int:
+    """Explode every word in [a, b); returns the new b."""
+    i = a
+    while i < b:
+        if len(p.ch[i]) > 1:
+            d = _explode(p, i)
+            b += d
+            i += d
+        i += 1
+    return b
 
 
 def _build(p: _Para, fmt: ParaFormat) -> _Para:
@@ -225,15 +352,14 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
     ch, kind, mono, size, fadv = p.ch, p.kind, p.mono, p.size, p.fadv
     nat = p.nat = list(fadv)
     sqL, sqR = p.sqL, p.sqR
-    # squeeze amounts were stored in em for marks: scale to the cell (grid) or the font size
-    for i in range(n):
-        if kind[i] == _P and (sqL[i] or sqR[i]):
-            unit = grid if grid else size[i]
-            sqL[i] *= unit
-            sqR[i] *= unit
+    if grid:
+        # squeeze amounts are in pt at the font size: on a grid a mark is squeezed within its cell
+        for i in range(n):
+            if kind[i] == _P and (sqL[i] or sqR[i]):
+                sqL[i] *= grid / size[i]
+                sqR[i] *= grid / size[i]
     trimL, trimR = [0.0] * n, [0.0] * n
     gap = [fmt.tracking] * n
-    brk = [_NO] * (n + 1)
     if n:
         gap[0] = 0.0
     if grid:
@@ -243,19 +369,28 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
         _grid_pad_latin(p, grid, nat)
     # boundaries: the gap before glyph i, whether a line may break there, whether justification may
     # stretch it (after a word space, between CJK glyphs, at CJK–Latin boundaries; not inside a Latin word
-    # nor inside ——/……)
-    stre = [False] * n
-    for i in range(1, n):
+    # nor inside ——/……).  Between two Han characters — most of a Chinese paragraph — the answer is always
+    # "break allowed, stretchable, no extra gap" unless the second may not start a line or the text is
+    # inline code: those boundaries take the defaults and only the others are examined one by one.
+    brk = [_OK] * (n + 1)
+    stre = [True] * n
+    if n:
+        brk[0] = _NO
+        stre[0] = False
+    trimmed = []
+    for i in [i for i, (ka, kb, b, m) in enumerate(zip(kind, kind[1:], ch[1:], mono), 1)
+              if ka != _C or kb != _C or b in NO_START or m]:
         a, b = ch[i - 1], ch[i]
         ka, kb = kind[i - 1], kind[i]
         stre[i] = ka == _S or not (kb == _S or (ka == _L and kb == _L) or (a == b and b in _NO_STRETCH_PAIRS))
         if ka != _S and kb != _S and (ka == _C and kb == _L or ka == _L and kb == _C) and not grid:
             gap[i] += 0.25 * (size[i - 1] if ka == _C else size[i])
         if kb == _S:
+            brk[i] = _NO
             continue
         if ka == _S:
-            if b not in NO_START and (i < 2 or ch[i - 2] not in NO_END):
-                brk[i] = _OK
+            if b in NO_START or (i >= 2 and ch[i - 2] in NO_END):
+                brk[i] = _NO
             continue
         if ka == _L and kb == _L or (mono[i - 1] and mono[i]):
             brk[i] = _ANY if (a not in NO_END and b not in NO_START) else _NO
@@ -270,28 +405,20 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
             # consecutive punctuation: squeeze the pair to 1.5 em (CLREQ 3.1.6.1)
             if sqR[i - 1] > 0:
                 trimR[i - 1], sqR[i - 1] = sqR[i - 1], 0.0
+                trimmed.append(i - 1)
             elif sqL[i] > 0:
                 trimL[i], sqL[i] = sqL[i], 0.0
+                trimmed.append(i)
         if b in NO_START or a in NO_END:
-            continue
-        brk[i] = _OK
-    brk[n] = _OK
+            brk[i] = _NO
     # dictionary hyphenation is looked up lazily, only for a word a line end falls in (_choose_break)
     p.hyph = set() if hyph else None
-    for i in range(n):
-        if trimL[i] or trimR[i]:
-            nat[i] -= trimL[i] + trimR[i]
+    for i in trimmed:
+        nat[i] = fadv[i] - trimL[i] - trimR[i]
     p.trimL, p.trimR, p.gap, p.brk = trimL, trimR, gap, brk
     p.stre = stre
-    cum = [0.0] * (n + 1)
-    scum = [0.0] * (n + 1)
-    c = sc = 0.0
-    for i in range(n):
-        c += gap[i] + nat[i]
-        sc += sqL[i] + sqR[i]
-        cum[i + 1] = c
-        scum[i + 1] = sc
-    p.cum, p.scum = cum, scum
+    p.cum = list(accumulate(map(add, gap, nat), initial=0.0))
+    p.scum = list(accumulate(map(add, sqL, sqR), initial=0.0))
     return p
 
 
@@ -387,6 +514,21 @@ def _choose_break(p: _Para, s: int, W: float, hang: bool) -> tuple[int, bool]:
     fit = k - 1                                     # glyphs [s, fit) fit at natural width
     if fit == n:
         return n, False
+    if p.words and p.kind[fit] == _L:
+        # the line ends in a Latin cluster: split its words into characters, so that what follows sees
+        # exactly the glyphs a character-by-character breaker would (hyphenation, push-in, last resorts)
+        i = fit
+        while i > 0 and p.kind[i - 1] == _L:
+            i -= 1
+        j = fit + 1
+        while j < p.n and p.kind[j] == _L:
+            j += 1
+        if _explode_range(p, i, j) != j:
+            n = p.n
+            k = s + 1
+            while k <= n and cum[k] - base <= W + _EPS:
+                k += 1
+            fit = k - 1
     if fit > s and brk[fit] == _OK:
         return fit, False
     _hyphenate_at(p, fit)
@@ -411,6 +553,8 @@ def _choose_break(p: _Para, s: int, W: float, hang: bool) -> tuple[int, bool]:
                     if brk[b] == _EMERG and _line_width(p, s, b)[0] <= W + _EPS:
                         return b, False
             return b0, False
+    if p.words:                                     # last resorts may fall inside any word of the line
+        fit = _explode_range(p, s, fit)
     for level in ((_EMERG,), (_ANY,)):
         for b in range(fit, s, -1):
             if brk[b] in level and _line_width(p, s, b)[0] <= W + _EPS:
@@ -455,7 +599,7 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
     Returns [] for a paragraph with no visible characters; each explicit newline ends a line that is not
     justified, and an empty segment between two newlines gives an empty line."""
     runs = [r for r in runs if r.text]
-    segs = _segments(runs, fmt.lang)
+    segs = _segments(runs, fmt.lang, words=not fmt.grid_pitch and not fmt.tracking)
     if not any(seg.n for seg in segs):
         return []
     lines: list[Line] = []
@@ -477,8 +621,13 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
                 W = math.floor(W / fmt.grid_pitch + 1e-6) * fmt.grid_pitch
             b, hangs = _choose_break(p, s, W, fmt.hang_punct)
             last_here = b >= p.n
-            lines.append(_set_line(p, s, b, W, indent, fmt, last=last_here and final_seg,
-                                   stretch=not last_here, hangs=hangs))
+            line = _set_line(p, s, b, W, indent, fmt, last=last_here and final_seg, stretch=not last_here,
+                             hangs=hangs)
+            if line is None:                        # a lone word to letterspace: set it by characters
+                b = _explode_range(p, s, b)
+                line = _set_line(p, s, b, W, indent, fmt, last=last_here and final_seg, stretch=not last_here,
+                                 hangs=hangs)
+            lines.append(line)
             first = False
             s = b
             while s < p.n and p.kind[s] == _S:
@@ -539,7 +688,9 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
         count = sum(stre[s + 1:e_main])
         if count:
             per = slack / count
-        elif e_main - s > 1:
+        elif e_main - s > 1 or len(p.ch[s]) > 1:
+            if p.words and any(len(c) > 1 for c in p.ch[s:e_main]):
+                return None                         # letterspacing needs characters: the caller explodes
             # nothing but a lone word or URL: letterspace it a little, never so much that text extraction
             # (pdfplumber splits words at gaps over 3 pt) sees the letters as separate words
             count = e_main - s - 1
@@ -551,58 +702,68 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
         x0 += max(slack, 0) / 2
     elif fmt.align == "right" and not fmt.grid_pitch:
         x0 += max(slack, 0)
-    # place the glyphs and group them into pieces: a piece continues while face and look match and the
-    # spacing after each glyph is one constant Tc (plus one constant Tw after spaces)
+    # place the glyphs: x of each glyph's advance from the line's left edge, in one running sum
     nat, trimL, sqL, fadv = p.nat, p.trimL, p.sqL, p.fadv
+    if squeeze:
+        sq = [squeeze.get(i, 0.0) for i in range(s, e)]
+        w = [a - q for a, q in zip(nat[s:e], sq)]
+        off = [t + (q if l else 0.0) for t, q, l in zip(trimL[s:e], sq, sqL[s:e])]   # blank on one side only
+    else:
+        w = nat[s:e]
+        off = trimL[s:e]
+    if per and every:
+        steps = [g + per + a for g, a in zip(gap[s + 1:e], w)]
+    elif per:
+        steps = [g + per + a if t else g + a for g, t, a in zip(gap[s + 1:e], stre[s + 1:e], w)]
+    else:
+        steps = [g + a for g, a in zip(gap[s + 1:e], w)]
+    xs = list(accumulate(steps, initial=x0))
+    dx = [x - o for x, o in zip(xs, off)]
+    end_x = xs[e_main - 1 - s] + w[e_main - 1 - s] if e_main > s else x0   # a hanging mark does not count
+    # group them into pieces: a piece continues while face and look match and the spacing after each glyph
+    # is one constant Tc (plus one constant Tw after spaces); Tc would also space the letters inside a word
     chs, faces, styles = p.ch, p.face, p.style
     pieces: list[Piece] = []
-    x = end_x = x0
-    cur_face = cur_style = None
-    text: list[str] = []
-    cs = ws = None
-    start_x = prev_end = 0.0
-    for i in range(s, e):
-        if i > s:
-            x += gap[i]
-            if per and (every or stre[i]):
-                x += per
-        if squeeze:
-            sq = squeeze.get(i, 0.0)
-            dx = x - trimL[i] - (sq if sqL[i] else 0.0)   # a mark is blank on one side only
-            x += nat[i] - sq
-        else:
-            dx = x - trimL[i]
-            x += nat[i]
-        if i == e_main - 1:
-            end_x = x                               # a hanging mark does not count toward the width
+    i = s
+    while i < e:
         f, st = faces[i], styles[i]
-        if f is cur_face and (st is cur_style or _same_look(st, cur_style)):
-            g = dx - prev_end
-            ok = True
-            if chs[i - 1] == " ":
-                if cs is None:
-                    cs = 0.0
-                if ws is None:
-                    ws = g - cs
-                elif abs(g - cs - ws) > 1e-6:
-                    ok = False
-            elif cs is None:
-                cs = g
-            elif abs(g - cs) > 1e-6:
-                ok = False
-            if ok:
-                text.append(chs[i])
-                prev_end = dx + fadv[i]
-                continue
-        if cur_face is not None:
-            pieces.append(_piece(cur_face, cur_style, text, start_x, cs, ws, prev_end))
-        cur_face, cur_style = f, st
-        text = [chs[i]]
+        x_start = dx[i - s]
+        prev_end = x_start + fadv[i]
+        multi = len(chs[i]) > 1
         cs = ws = None
-        start_x = dx
-        prev_end = dx + fadv[i]
-    if cur_face is not None:
-        pieces.append(_piece(cur_face, cur_style, text, start_x, cs, ws, prev_end))
+        j = i + 1
+        while j < e:
+            st2 = styles[j]
+            if faces[j] is not f or not (st2 is st or _same_look(st2, st)):
+                break
+            d = dx[j - s]
+            g = d - prev_end
+            c = chs[j]
+            nws = ws
+            if chs[j - 1] == " ":
+                ncs = 0.0 if cs is None else cs
+                if ws is None:
+                    nws = g - ncs
+                elif not -1e-6 <= g - ncs - ws <= 1e-6:
+                    break
+            elif cs is None:
+                ncs = g
+            elif -1e-6 <= g - cs <= 1e-6:
+                ncs = cs
+            else:
+                break
+            if len(c) > 1:
+                if not -1e-6 <= ncs <= 1e-6:
+                    break
+                multi = True
+            elif multi and not -1e-6 <= ncs <= 1e-6:
+                break
+            cs, ws = ncs, nws
+            prev_end = d + fadv[j]
+            j += 1
+        pieces.append(Piece(x_start, "".join(chs[i:j]), f, st.size, char_space=cs or 0.0, color=st.color,
+                            href=st.href, underline=st.underline, width=prev_end - x_start, word_space=ws or 0.0))
+        i = j
     hy = None
     if hyphen:
         f, sz = p.face[e - 1], p.size[e - 1]
@@ -616,11 +777,6 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
 def _same_look(a: TextStyle, b: TextStyle | None) -> bool:
     return (b is not None and a.size == b.size and a.color == b.color and a.href == b.href
             and a.underline == b.underline)
-
-
-def _piece(face, st, text, x, cs, ws, end) -> Piece:
-    return Piece(x, "".join(text), face, st.size, char_space=cs or 0.0, color=st.color, href=st.href,
-                 underline=st.underline, width=end - x, word_space=ws or 0.0)
 
 
 _COVERED: dict = {}      # (fonts, bold, italic, mono, lang) -> {char: covered?}
@@ -651,6 +807,40 @@ def _n(v: float) -> str:
     return s.rstrip("0").rstrip(".") if "." in s else s
 
 
+def _encode(font, doc, text: str) -> list[tuple[int, bytes]]:
+    """``font.splitString(text, doc)`` — the (subset, bytes) chunks of ReportLab's TrueType subsetting —
+    with the per-character work done by ``str.translate``.  Characters are still assigned their codes by
+    ReportLab (in order of first appearance, one call each), and the tables live on ReportLab's own
+    per-document font state, so they last exactly as long as the codes they mirror."""
+    state = font.state.get(doc)
+    tabs = getattr(state, "_docgen_tables", None)
+    if tabs is None:
+        font.splitString("", doc)                   # creates the state
+        state = font.state[doc]
+        tabs = state._docgen_tables = ({}, {}, set())
+    low, sub, known = tabs
+    if not known.issuperset(text):
+        for ch in dict.fromkeys(text):
+            if ch not in known:
+                (k, b), = font.splitString(ch, doc)
+                low[ord(ch)] = chr(b[0])
+                sub[ord(ch)] = chr(k)
+                known.add(ch)
+    data = text.translate(low).encode("latin-1")
+    subs = text.translate(sub)
+    first = subs[0]
+    if subs.count(first) == len(subs):
+        return [(ord(first), data)]
+    out = []
+    start = 0
+    for i in range(1, len(subs)):
+        if subs[i] != subs[i - 1]:
+            out.append((ord(subs[start]), data[start:i]))
+            start = i
+    out.append((ord(subs[start]), data[start:]))
+    return out
+
+
 def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
     """Draw one line with its left edge at ``x0`` and its baseline at ``baseline`` on a ReportLab canvas.
 
@@ -661,8 +851,8 @@ def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
     if line.pieces:
         doc = canvas._doc
         escape = canvas._escape
-        flip = "1 0 0 1" if canvas.bottomup else "1 0 0 -1"
-        y = _n(baseline)
+        flip = "1 0 0 1 " if canvas.bottomup else "1 0 0 -1 "
+        y = " " + _n(baseline) + " Tm"
         code = ["BT"]
         add = code.append
         fill = getattr(canvas, "_fillColorObj", None)
@@ -671,47 +861,59 @@ def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
         font = subset = cs = ws = None
         size = rise = 0.0
         mode = 0
+        emboldened = False
         for pc in line.pieces:
-            f = pc.face._rl
+            face = pc.face
+            f = face._rl
             if f is not font or pc.size != size:
                 font, size, subset = f, pc.size, None
-            if pc.char_space != cs:
-                cs = pc.char_space
+            pcs, pws = pc.char_space, pc.word_space
+            if pcs != cs:
+                cs = pcs
                 add(_n(cs) + " Tc")
-            if pc.word_space != ws and (pc.word_space or " " in pc.text):
-                ws = pc.word_space
+            if pws != ws and (pws or " " in pc.text):
+                ws = pws
                 add(_n(ws) + " Tw")
-            if tuple(pc.color) != color:
+            if pc.color != color:
                 color = tuple(pc.color)
-                add("%s %s %s rg" % tuple(_n(c) for c in color))
-            want = 2 if pc.face.synthetic_bold else 0
+                add("%s %s %s rg" % (_n(color[0]), _n(color[1]), _n(color[2])))
+            want = 2 if face.synthetic_bold else 0
             if want != mode:
                 if want:
                     # fill + stroke at 3 % of the size emboldens a single-weight font
                     add("%s %s %s RG %s w" % (*(_n(c) for c in pc.color), _n(pc.size * 0.03)))
+                    emboldened = True
                 add("%d Tr" % want)
                 mode = want
             if pc.rise != rise:
                 rise = pc.rise
                 add(_n(rise) + " Ts")
-            add("%s %s %s Tm" % (flip, _n(x0 + pc.x), y))
-            chunks = font.splitString(pc.text, doc)
+            add(flip + _n(x0 + pc.x) + y)
+            chunks = _encode(font, doc, pc.text)
+            if len(chunks) == 1:
+                sub, chunk = chunks[0]
+                if sub != subset:
+                    subset = sub
+                    add("%s %s Tf" % (font.getSubsetInternalName(sub, doc), _n(size)))
+                add("(%s) Tj" % escape(chunk))
+                continue
+            spaced = pcs or pws
             at = 0
             dx = 0.0
+            adv = face.advance
             for k, (sub, chunk) in enumerate(chunks):
                 if sub != subset:
                     subset = sub
                     add("%s %s Tf" % (font.getSubsetInternalName(sub, doc), _n(size)))
-                    if k and (pc.char_space or pc.word_space):
+                    if k and spaced:
                         # readers differ on whether Tc follows a string's last glyph (pdfminer: no), so
                         # after a subset switch the next string gets its own position
-                        add("%s %s %s Tm" % (flip, _n(x0 + pc.x + dx), y))
+                        add(flip + _n(x0 + pc.x + dx) + y)
                 add("(%s) Tj" % escape(chunk))
-                if len(chunks) > 1 and (pc.char_space or pc.word_space):
+                if spaced:
                     text = pc.text[at:at + len(chunk)]
                     at += len(chunk)
-                    dx += (sum(pc.face.advance(c) for c in text) * size + pc.char_space * len(text)
-                           + pc.word_space * text.count(" "))
+                    dx += sum(map(adv, text)) * size + pcs * len(text) + pws * text.count(" ")
         if cs:
             add("0 Tc")
         if ws:
@@ -725,7 +927,7 @@ def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
         if color != canvas_rgb:
             # restore the fill colour the canvas believes is current
             canvas._code.append("%s %s %s rg" % tuple(_n(c) for c in (canvas_rgb or (0, 0, 0))))
-        if any(pc.face.synthetic_bold for pc in line.pieces):
+        if emboldened:
             stroke = getattr(canvas, "_strokeColorObj", None)
             rgb = stroke.rgb() if hasattr(stroke, "rgb") else (0, 0, 0)
             canvas._code.append("%s %s %s RG %s w" % (*(_n(c) for c in rgb), _n(getattr(canvas, "_lineWidth", 1))))
