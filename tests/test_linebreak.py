@@ -384,3 +384,45 @@ def test_alignment_and_styles(stack):
         assert len(page.annots) == 1 and page.annots[0]["uri"] == "https://example.com"
         assert len(page.lines) == 1
     assert missing_chars(runs) == []
+
+
+# ------------------------------------------------------------------------------------------------ word records
+
+def _glyph_positions(lines):
+    out = []
+    for ln in lines:
+        row = []
+        for pc in ln.pieces:
+            x = pc.x
+            for c in pc.text:
+                row.append((c, x, pc.face.name))
+                x += pc.face.advance(c) * pc.size + pc.char_space + (pc.word_space if c == " " else 0)
+        out.append((row, ln.width, ln.last, ln.hyphen.x if ln.hyphen else None))
+    return out
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_word_records_set_exactly_like_characters(stack, monkeypatch, lang):
+    """ASCII words are broken as single records and split into characters only where a line end falls in
+    one: every glyph must land where the character-by-character breaker puts it — hyphenation, URL breaks,
+    a lone letterspaced word, inline code and style changes inside words included."""
+    import docgen.typeset.linebreak as lb
+    text = (EN + " supercalifragilisticexpialidocious " + MIXED) if lang == "en" else (MIXED + EN)
+    k = len(text) // 3
+    runs = [Run(text[:k], TextStyle(stack, SIZE)), Run(text[k:2 * k], TextStyle(stack, SIZE, bold=True)),
+            Run(text[2 * k:], TextStyle(stack, SIZE, mono=True))]
+    checked = 0
+    for em in (3, 5, 8, 12, 17, 23, 31, 40):
+        for fmt in (ParaFormat(lang=lang), ParaFormat(lang=lang, align="left"), ParaFormat(lang=lang, hang_punct=True)):
+            monkeypatch.setattr(lb, "WORD_RECORDS", True)
+            fast = _glyph_positions(break_lines(runs, em * SIZE, fmt))
+            monkeypatch.setattr(lb, "WORD_RECORDS", False)
+            ref = _glyph_positions(break_lines(runs, em * SIZE, fmt))
+            assert len(fast) == len(ref)
+            for a, b in zip(fast, ref):
+                assert [g[0] for g in a[0]] == [g[0] for g in b[0]]
+                assert [g[2] for g in a[0]] == [g[2] for g in b[0]]
+                assert all(abs(g[1] - h[1]) < 1e-3 for g, h in zip(a[0], b[0]))
+                assert abs(a[1] - b[1]) < 1e-3 and a[2] == b[2] and (a[3] is None) == (b[3] is None)
+                checked += len(a[0])
+    assert checked > 5000

@@ -182,6 +182,7 @@ def _describe(st: TextStyle, ch: str, lang: str):
     return (ch, st, face, k, st.size, face.advance(ch) * st.size, sl, sr, st.mono)
 
 
+WORD_RECORDS = True                             # off: every glyph its own record (the reference behaviour)
 _WORD = re.compile(r"([A-Za-z0-9]{2,})")
 _SPACE = re.compile(r"\s")
 _WORD_CACHE_MAX = 60000                         # words remembered per (style, lang) before starting over
@@ -599,7 +600,7 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
     Returns [] for a paragraph with no visible characters; each explicit newline ends a line that is not
     justified, and an empty segment between two newlines gives an empty line."""
     runs = [r for r in runs if r.text]
-    segs = _segments(runs, fmt.lang, words=not fmt.grid_pitch and not fmt.tracking)
+    segs = _segments(runs, fmt.lang, words=WORD_RECORDS and not fmt.grid_pitch and not fmt.tracking)
     if not any(seg.n for seg in segs):
         return []
     lines: list[Line] = []
