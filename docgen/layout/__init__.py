@@ -15,7 +15,7 @@ from pathlib import Path
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pydantic import ValidationError
 
 from ..errors import LayoutError, Problem, SpecError
@@ -86,14 +86,24 @@ def find(name: str, base_dir: Path | None = None) -> Path:
                                       "holding template.xml.j2 and theme.yaml)"))
 
 
+_THEME_DATA: dict = {}     # theme.yaml path -> ((mtime_ns, size), parsed data): parsed once per process
+
+
 def _read_theme_data(folder: Path) -> dict:
     from ..spec.load import parse_yaml
     path = folder / "theme.yaml"
     try:
-        data, _ = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+        hit = _THEME_DATA.get(path)
+        if hit is None or hit[0] != stamp:
+            data, _ = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+            if len(_THEME_DATA) > 64:
+                _THEME_DATA.clear()
+            hit = _THEME_DATA[path] = (stamp, data or {})
     except SpecError as e:
         raise LayoutError(str(e)) from None
-    return data or {}
+    return copy.deepcopy(hit[1])               # callers merge into it: the cached copy stays as read
 
 
 _FONTS_DIR = _PKG / "fonts"
@@ -193,13 +203,13 @@ def _context(doc: Document, edition: str, theme: Theme, data=None) -> dict:
         if text is None:
             return Markup("")
         if isinstance(text, str):
-            return Markup('<t lang="*">{}</t>').format(text)
+            return Markup('<t lang="*">%s</t>' % escape(text))
         parts = []
         for lang in langs:
             v = text.get(lang) if isinstance(text, dict) else None
             if v is not None:
-                parts.append(Markup('<t lang="{}">{}</t>').format(lang, v))
-        return Markup("").join(parts)
+                parts.append('<t lang="%s">%s</t>' % (escape(lang), escape(v)))
+        return Markup("".join(parts))
 
     def pick(text, lang=None) -> str:
         """The text in one language (the edition's primary by default), for attributes and headers."""

@@ -333,6 +333,13 @@ class FontStack:
     allow_system: bool = False       # last resort: CJK fonts installed under /usr/share/fonts
     _cache: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
 
+    def __hash__(self):
+        # every text style carries its stack and styles key the breaker's caches: hash the families once
+        h = self._cache.get("__hash__")
+        if h is None:
+            h = self._cache["__hash__"] = hash((self.latin, self.cjk, self.mono, self.allow_system))
+        return h
+
     def face_for(self, ch: str, bold=False, italic=False, mono=False, lang: str = "zh") -> Face | None:
         """The face for ``ch``; None when no font covers it (the caller warns, naming the character)."""
         key = (ch, bold, italic, mono, lang)
