@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from reportlab.lib.units import mm
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 from reportlab.platypus.doctemplate import NextPageTemplate
-from reportlab.platypus.flowables import Flowable, PageBreak, Spacer
-from reportlab.platypus.tables import Table, TableStyle
+from reportlab.platypus.flowables import PageBreak, Spacer
 
 from ..errors import LayoutError, RenderError
 from ..layout import tree as T
@@ -25,6 +24,7 @@ from . import extensions
 from .flowables import BREAK_MEMO, Figure, Pair, TextBlock, TocEntry
 from .linebreak import ParaFormat, Run, break_lines, draw_line, missing_chars
 from .styles import Styler, lang_of
+from .table import TextTable
 
 
 @dataclass
@@ -452,67 +452,41 @@ class Typesetter:
         return TypesetResult(pdf=pdf, pages=d2.page, warnings=list(self.warnings), headings=heads)
 
 
-class _TableBox(Flowable):
-    """Builds the platypus Table at wrap time, when the frame width is known (column widths are
-    fractions of it), and hands over to it: it splits across pages and repeats the header row."""
+class _TableBox(TextTable):
+    """A body table (``T.TableNode``) as a ``TextTable``: cells are ``TextBlock`` s on our line breaker,
+    column widths are fractions of the frame width, and across frames the table splits by rows with the
+    header row repeated (see typeset/table.py).  Built fresh for each pass of a two-pass layout."""
 
     def __init__(self, ts: "Typesetter", node: T.TableNode):
-        super().__init__()
-        self.ts, self.node = ts, node
-        self.spaceAfter = ts.sty.style("body").space_after + 4
-        self._t = None
-        self._w = None
-
-    def _table(self, aw):
-        if self._t is None or abs(self._w - aw) > 0.01:
-            self._t = _make_table(self.ts, self.node, aw)
-            self._w = aw
-        return self._t
-
-    def wrap(self, aw, ah):
-        self.width, self.height = self._table(aw).wrap(aw, ah)
-        return self.width, self.height
-
-    def split(self, aw, ah):
-        return self._table(aw).split(aw, ah)
-
-    def draw(self):
-        self._t.drawOn(self.canv, 0, 0)
+        header, rows, widths, style = _make_table(ts, node)
+        super().__init__(header, rows, widths, space_after=ts.sty.style("body").space_after + 4, **style)
 
 
-def _make_table(ts: Typesetter, node: T.TableNode, aw: float) -> Table:
+def _make_table(ts: Typesetter, node: T.TableNode) -> tuple[list, list, list[float], dict]:
+    """The cells (header row, body rows), relative column widths and look of a body table."""
     n = len(node.header)
-    rel = node.widths or [1.0] * n
-    tot = sum(rel)
-    col_w = [aw * r / tot for r in rel]
-    pad = 4.0
-    align = node.align or ["left"] * n
+    rel = list(node.widths or [])[:n]
+    rel += [1.0] * (n - len(rel))
+    align = list(node.align or [])[:n]
+    align += ["left"] * (n - len(align))
+    sec = ts.theme.stacked_secondary
+    langs_of, block = ts._langs_of, ts._block
 
-    def cell(texts, style, j, head=False):
-        items = ts._langs_of(texts)
-        out = []
-        for k, (lg, spans) in enumerate(items):
-            blk = ts._block(spans, lg, style, indent=False, align=align[j] if align[j] != "left" else "left",
-                            color=ts.theme.stacked_secondary if k > 0 else None, scale=0.92 if k > 0 else 1.0,
-                            space_before=0, space_after=0, keep=False)
-            out.append(blk)
-        return out or [Spacer(1, 1)]
+    def cell(texts, style, j):
+        return [block(spans, lg, style, indent=False, align=align[j],
+                      color=sec if k > 0 else None, scale=0.92 if k > 0 else 1.0,
+                      space_before=0, space_after=0, keep=False)
+                for k, (lg, spans) in enumerate(langs_of(texts))]
 
-    data = [[cell(c, "table-head", j, True) for j, c in enumerate(node.header)]]
-    for r in node.rows:
-        data.append([cell(c, "table", j) for j, c in enumerate(r)])
-    t = Table(data, colWidths=col_w, repeatRows=1, splitByRow=1)
-    line = ts.theme.color("table_rule") if "table_rule" in ts.theme.colors else (0.7, 0.7, 0.7)
-    head_bg = ts.theme.color("table_head") if "table_head" in ts.theme.colors else (0.93, 0.93, 0.93)
-    from reportlab.lib.colors import Color
-    t.setStyle(TableStyle([
-        ("BACKGROUND", (0, 0), (-1, 0), Color(*head_bg)),
-        ("LINEABOVE", (0, 0), (-1, 0), 0.8, Color(*line)),
-        ("LINEBELOW", (0, 0), (-1, 0), 0.6, Color(*line)),
-        ("LINEBELOW", (0, 1), (-1, -1), 0.25, Color(*line)),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("FONT", (0, 0), (-1, -1), ts.sty.stacks["body"].latin[0].regular.name, 9),   # never Helvetica
-        ("LEFTPADDING", (0, 0), (-1, -1), pad), ("RIGHTPADDING", (0, 0), (-1, -1), pad),
-        ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
-    ]))
-    return t
+    header = [cell(c, "table-head", j) for j, c in enumerate(node.header)]
+    rows = [[cell(c, "table", j) for j, c in enumerate(r)] for r in node.rows]
+    colors = ts.theme.colors
+    style = dict(
+        padding=(4.0, 4.0, 2.5, 3.5),                               # left, right, top, bottom
+        head_background=ts.theme.color("table_head") if "table_head" in colors else (0.93, 0.93, 0.93),
+        rule_color=ts.theme.color("table_rule") if "table_rule" in colors else (0.7, 0.7, 0.7),
+        rules=(0.8, 0.6, 0.25),                                     # above, below the header; below each row
+        # the smallest frame: a row taller than that is cut between lines wherever it starts
+        full_height=min((ts.page_h - (pt.margins.top + pt.margins.bottom) * mm
+                         for pt in ts.theme.page_templates.values()), default=None))
+    return header, rows, rel, style
