@@ -112,11 +112,7 @@ class TextBlock(Flowable):
         lines = self.lines(self.width)
         for i, line in enumerate(lines):
             y = self.baseline(i)
-            draw_line(c, line, self.left, y)
-            for p in line.pieces:
-                if p.href:
-                    x0 = self.left + p.x
-                    c.linkURL(p.href, (x0, y - p.size * 0.25, x0 + p.width, y + p.size * 0.85), relative=1)
+            draw_line(c, line, self.left, y)         # links included
         if self.bullet is not None:
             # a bullet is a mark, not text: drawn as a disc so the text layer holds only the item's words
             c.saveState()
