@@ -780,7 +780,7 @@ def _same_look(a: TextStyle, b: TextStyle | None) -> bool:
             and a.underline == b.underline)
 
 
-_COVERED: dict = {}      # (fonts, bold, italic, mono, lang) -> {char: covered?}
+_COVERED: dict = {}      # (fonts, bold, italic, mono, lang) -> (characters seen, those no font covers)
 
 
 def missing_chars(runs: Sequence[Run], lang: str = "zh") -> list[str]:
@@ -789,15 +789,19 @@ def missing_chars(runs: Sequence[Run], lang: str = "zh") -> list[str]:
     for r in runs:
         st = r.style
         key = (st.fonts, st.bold, st.italic, st.mono, lang)
-        known = _COVERED.get(key)
-        if known is None:
+        got = _COVERED.get(key)
+        if got is None:
             if len(_COVERED) > 256:
                 _COVERED.clear()
-            known = _COVERED[key] = {}
-        for ch in set(r.text) - known.keys():
-            known[ch] = ch.isspace() or st.fonts.face_for(ch, st.bold, st.italic, st.mono, lang) is not None
-        if not all(known[ch] for ch in set(r.text)):
-            out += [ch for ch in dict.fromkeys(r.text) if not known[ch] and ch not in out]
+            got = _COVERED[key] = (set(), set())
+        seen, missing = got
+        chars = set(r.text)
+        for ch in chars - seen:
+            seen.add(ch)
+            if not (ch.isspace() or st.fonts.face_for(ch, st.bold, st.italic, st.mono, lang) is not None):
+                missing.add(ch)
+        if missing and not missing.isdisjoint(chars):
+            out += [ch for ch in dict.fromkeys(r.text) if ch in missing and ch not in out]
     return out
 
 
