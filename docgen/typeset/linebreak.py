@@ -812,18 +812,24 @@ def _n(v: float) -> str:
     return s.rstrip("0").rstrip(".") if "." in s else s
 
 
-def _encode(font, doc, text: str) -> list[tuple[int, bytes]]:
-    """``font.splitString(text, doc)`` — the (subset, bytes) chunks of ReportLab's TrueType subsetting —
-    with the per-character work done by ``str.translate``.  Characters are still assigned their codes by
-    ReportLab (in order of first appearance, one call each), and the tables live on ReportLab's own
-    per-document font state, so they last exactly as long as the codes they mirror."""
+def _tables(font, doc) -> tuple:
+    """Our encoding tables for ``font`` in ``doc``: (char -> byte, char -> subset, characters known,
+    subset -> PDF font name).  They live on ReportLab's own per-document font state, so they last exactly
+    as long as the codes they mirror."""
     state = font.state.get(doc)
     tabs = getattr(state, "_docgen_tables", None)
     if tabs is None:
         font.splitString("", doc)                   # creates the state
         state = font.state[doc]
-        tabs = state._docgen_tables = ({}, {}, set())
-    low, sub, known = tabs
+        tabs = state._docgen_tables = ({}, {}, set(), {})
+    return tabs
+
+
+def _encode(font, doc, text: str, tabs=None) -> list[tuple[int, bytes]]:
+    """``font.splitString(text, doc)`` — the (subset, bytes) chunks of ReportLab's TrueType subsetting —
+    with the per-character work done by ``str.translate``.  Characters are still assigned their codes by
+    ReportLab (in order of first appearance, one call each)."""
+    low, sub, known, _ = tabs or _tables(font, doc)
     if not known.issuperset(text):
         for ch in dict.fromkeys(text):
             if ch not in known:
@@ -846,6 +852,15 @@ def _encode(font, doc, text: str) -> list[tuple[int, bytes]]:
     return out
 
 
+def _subset_font(font, doc, tabs, sub: int, size: float) -> str:
+    """The Tf operator for one subset of ``font`` (ReportLab registers the subset on first use)."""
+    names = tabs[3]
+    name = names.get(sub)
+    if name is None:
+        name = names[sub] = font.getSubsetInternalName(sub, doc)
+    return "%s %s Tf" % (name, _n(size))
+
+
 def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
     """Draw one line with its left edge at ``x0`` and its baseline at ``baseline`` on a ReportLab canvas.
 
@@ -857,13 +872,13 @@ def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
         doc = canvas._doc
         escape = canvas._escape
         flip = "1 0 0 1 " if canvas.bottomup else "1 0 0 -1 "
-        y = " " + _n(baseline) + " Tm"
+        y = " %.3f Tm" % baseline
         code = ["BT"]
         add = code.append
         fill = getattr(canvas, "_fillColorObj", None)
         canvas_rgb = tuple(fill.rgb()) if hasattr(fill, "rgb") else None
         color = canvas_rgb
-        font = subset = cs = ws = None
+        font = subset = cs = ws = tabs = None
         size = rise = 0.0
         mode = 0
         emboldened = False
@@ -872,13 +887,14 @@ def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
             f = face._rl
             if f is not font or pc.size != size:
                 font, size, subset = f, pc.size, None
+                tabs = _tables(f, doc)
             pcs, pws = pc.char_space, pc.word_space
             if pcs != cs:
                 cs = pcs
-                add(_n(cs) + " Tc")
+                add("%.3f Tc" % cs)
             if pws != ws and (pws or " " in pc.text):
                 ws = pws
-                add(_n(ws) + " Tw")
+                add("%.3f Tw" % ws)
             if pc.color != color:
                 color = tuple(pc.color)
                 add("%s %s %s rg" % (_n(color[0]), _n(color[1]), _n(color[2])))
@@ -893,13 +909,13 @@ def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
             if pc.rise != rise:
                 rise = pc.rise
                 add(_n(rise) + " Ts")
-            add(flip + _n(x0 + pc.x) + y)
-            chunks = _encode(font, doc, pc.text)
+            add("%s%.3f%s" % (flip, x0 + pc.x, y))
+            chunks = _encode(font, doc, pc.text, tabs)
             if len(chunks) == 1:
                 sub, chunk = chunks[0]
                 if sub != subset:
                     subset = sub
-                    add("%s %s Tf" % (font.getSubsetInternalName(sub, doc), _n(size)))
+                    add(_subset_font(font, doc, tabs, sub, size))
                 add("(%s) Tj" % escape(chunk))
                 continue
             spaced = pcs or pws
@@ -909,11 +925,11 @@ def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
             for k, (sub, chunk) in enumerate(chunks):
                 if sub != subset:
                     subset = sub
-                    add("%s %s Tf" % (font.getSubsetInternalName(sub, doc), _n(size)))
+                    add(_subset_font(font, doc, tabs, sub, size))
                     if k and spaced:
                         # readers differ on whether Tc follows a string's last glyph (pdfminer: no), so
                         # after a subset switch the next string gets its own position
-                        add(flip + _n(x0 + pc.x + dx) + y)
+                        add("%s%.3f%s" % (flip, x0 + pc.x + dx, y))
                 add("(%s) Tj" % escape(chunk))
                 if spaced:
                     text = pc.text[at:at + len(chunk)]
