@@ -403,15 +403,17 @@ def _glyph_positions(lines):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_word_records_set_exactly_like_characters(stack, monkeypatch, lang):
-    """ASCII words are broken as single records and split into characters only where a line end falls in
-    one: every glyph must land where the character-by-character breaker puts it — hyphenation, URL breaks,
-    a lone letterspaced word, inline code and style changes inside words included."""
+    """ASCII words and runs of Han characters are broken as single records and split into characters only
+    where a line end falls in one: every glyph must land where the character-by-character breaker puts it —
+    hyphenation, URL breaks, push-in and pull-out next to Han runs, a lone letterspaced word, inline code
+    and style changes inside words included."""
     import docgen.typeset.linebreak as lb
     text = (EN + " supercalifragilisticexpialidocious " + MIXED) if lang == "en" else (MIXED + EN)
     k = len(text) // 3
     runs = [Run(text[:k], TextStyle(stack, SIZE)), Run(text[k:2 * k], TextStyle(stack, SIZE, bold=True)),
             Run(text[2 * k:], TextStyle(stack, SIZE, mono=True))]
     checked = 0
+    monkeypatch.setattr(lb, "_RECORDS_MIN_EM", 0)         # records at every width (narrow ones split most)
     for em in (3, 5, 8, 12, 17, 23, 31, 40):
         for fmt in (ParaFormat(lang=lang), ParaFormat(lang=lang, align="left"), ParaFormat(lang=lang, hang_punct=True)):
             monkeypatch.setattr(lb, "WORD_RECORDS", True)

@@ -15,6 +15,7 @@ import os
 import re
 import tempfile
 import threading
+import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -74,11 +75,11 @@ class Face:
             self._adv[ch] = w
             return w
 
-    @property
+    @functools.cached_property
     def ascent(self) -> float:
         return self._tt.ascent / 1000.0
 
-    @property
+    @functools.cached_property
     def descent(self) -> float:
         return -self._tt.descent / 1000.0          # positive, below the baseline
 

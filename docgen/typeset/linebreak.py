@@ -139,10 +139,10 @@ class _Para:
     """One forced-break segment of a paragraph as parallel per-glyph arrays (pt unless noted)."""
 
     __slots__ = ("ch", "face", "size", "style", "kind", "fadv", "nat", "trimL", "trimR", "sqL", "sqR",
-                 "gap", "brk", "cum", "scum", "n", "mono", "stre", "grid", "hyph", "words")
+                 "gap", "brk", "cum", "scum", "n", "mono", "stre", "grid", "hyph", "words", "nst")
 
     def __init__(self):
-        for a in ("ch", "face", "size", "style", "kind", "fadv", "sqL", "sqR", "mono"):
+        for a in ("ch", "face", "size", "style", "kind", "fadv", "sqL", "sqR", "mono", "nst"):
             setattr(self, a, [])
         self.n = 0
         self.words = False
@@ -150,7 +150,7 @@ class _Para:
 
 # per (style, lang): char -> the glyph record _segments appends (or "\n" / " " for breaks and spaces)
 _CHAR_INFO: dict = {}
-_FIELDS = ("ch", "style", "face", "kind", "size", "fadv", "sqL", "sqR", "mono")
+_FIELDS = ("ch", "style", "face", "kind", "size", "fadv", "sqL", "sqR", "mono", "nst")
 
 
 def _char_info(st: TextStyle, lang: str) -> tuple[TextStyle, dict]:
@@ -179,18 +179,21 @@ def _describe(st: TextStyle, ch: str, lang: str):
         sl, sr = face.squeeze(ch)       # em: to pt at the font size (_build rescales to a grid cell)
         sl *= st.size
         sr *= st.size
-    return (ch, st, face, k, st.size, face.advance(ch) * st.size, sl, sr, st.mono)
+    return (ch, st, face, k, st.size, face.advance(ch) * st.size, sl, sr, st.mono, 0)
 
 
 WORD_RECORDS = True                             # off: every glyph its own record (the reference behaviour)
-_WORD = re.compile(r"([A-Za-z0-9]{2,})")
+_RECORDS_MIN_EM = 18                            # narrower measures (in em of the largest size) use characters
+_WORD = re.compile(r"([A-Za-z0-9]{2,}|[\u3400-\u4dbf\u4e00-\u9fff]{2,})")
 _SPACE = re.compile(r"\s")
 _WORD_CACHE_MAX = 60000                         # words remembered per (style, lang) before starting over
 
 
 def _word_info(st: TextStyle, lang: str, info: dict, w: str):
-    """One glyph record for a whole ASCII word when one face draws all of it (the usual case), else the
-    records of its characters.  Widths are summed character by character, as _explode recomputes them."""
+    """One glyph record for a whole ASCII word, or a run of Han characters, when one face draws all of
+    it (the usual case), else the records of its characters.  Widths are summed character by character,
+    as _explode recomputes them.  A Han run's record counts its inner boundaries (``nst``): each may take
+    a line break and justification space, as between any two Han characters."""
     recs = []
     for ch in w:
         t = info.get(ch)
@@ -198,11 +201,12 @@ def _word_info(st: TextStyle, lang: str, info: dict, w: str):
             t = info[ch] = _describe(st, ch, lang)
         recs.append(t)
     face = recs[0][2]
-    if all(r[2] is face and r[3] == _L for r in recs):
+    kind = _L if w[0] < "\x80" else _C
+    if (kind == _L or not st.mono) and all(r[2] is face and r[3] == kind for r in recs):
         adv = 0.0
         for r in recs:
             adv += r[5]
-        return (w, st, face, _L, st.size, adv, 0.0, 0.0, st.mono)
+        return (w, st, face, kind, st.size, adv, 0.0, 0.0, st.mono, 0 if kind == _L else len(w) - 1)
     return recs
 
 
@@ -233,9 +237,9 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
                 if t.__class__ is tuple:
                     if pending is not None:
                         prev = cur[-1]
-                        if prev[3] == _L:       # a word space between Latin words
+                        if prev[3] == _L and t[3] == _L:    # a word space between Latin words
                             w = prev[2].advance(" ") * prev[4]
-                            add((" ", pending, prev[2], _S, prev[4], w, 0.0, w / 5, False))
+                            add((" ", pending, prev[2], _S, prev[4], w, 0.0, w / 5, False, 0))
                         pending = None
                     add(t)
                     continue
@@ -257,7 +261,7 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
                         prev = cur[-1]
                         if recs[0][3] == _L and prev[3] == _L:
                             w = prev[2].advance(" ") * prev[4]
-                            add((" ", pending, prev[2], _S, prev[4], w, 0.0, w / 5, False))
+                            add((" ", pending, prev[2], _S, prev[4], w, 0.0, w / 5, False, 0))
                         pending = None
                     cur.extend(recs)
                     continue
@@ -279,7 +283,7 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
                     prev = cur[-1]
                     if t[3] == _L and prev[3] == _L:       # a word space between Latin words
                         w = prev[2].advance(" ") * prev[4]
-                        add((" ", pending, prev[2], _S, prev[4], w, 0.0, w / 5, False))
+                        add((" ", pending, prev[2], _S, prev[4], w, 0.0, w / 5, False, 0))
                     pending = None
                 add(t)
     segs.append(cur)
@@ -289,8 +293,8 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
         p.n = len(seg)
         p.words = words
         if seg:
-            for name, col in zip(_FIELDS, zip(*seg)):
-                setattr(p, name, list(col))
+            (p.ch, p.style, p.face, p.kind, p.size, p.fadv, p.sqL, p.sqR, p.mono,
+             p.nst) = map(list, zip(*seg))                          # the record fields, as _FIELDS
         out.append(p)
     return out
 
@@ -310,15 +314,18 @@ def _explode(p: _Para, k: int) -> int:
     p.face[k:j] = [f] * m
     p.size[k:j] = [sz] * m
     p.style[k:j] = [p.style[k]] * m
-    p.kind[k:j] = [_L] * m
+    p.kind[k:j] = [p.kind[k]] * m
     p.mono[k:j] = [p.mono[k]] * m
     p.fadv[k:j] = adv
     p.nat[k:j] = list(adv)
     for a in (p.sqL, p.sqR, p.trimL, p.trimR):
         a[j:j] = [0.0] * d
     p.gap[j:j] = [0.0] * d                      # words are only formed without tracking
-    p.brk[j:j] = [_ANY] * d                     # inside a word: last resort (and hyphenation, lazily)
-    p.stre[j:j] = [False] * d
+    han = p.kind[k] == _C
+    # inside a Han run: break and stretch anywhere; inside a word: last resort (and hyphenation, lazily)
+    p.brk[j:j] = [_OK if han else _ANY] * d
+    p.stre[j:j] = [han] * d
+    p.nst[k:j] = [0] * m
     c = p.cum[k] + p.gap[k]
     inner = []
     for a in adv[:-1]:
@@ -530,6 +537,14 @@ def _choose_break(p: _Para, s: int, W: float, hang: bool) -> tuple[int, bool]:
             while k <= n and cum[k] - base <= W + _EPS:
                 k += 1
             fit = k - 1
+    elif p.words and p.nst[fit]:
+        # the line ends inside a run of Han characters: into characters (any of them may end the line)
+        _explode(p, fit)
+        n = p.n
+        k = fit + 1
+        while k <= n and cum[k] - base <= W + _EPS:
+            k += 1
+        fit = k - 1
     if fit > s and brk[fit] == _OK:
         return fit, False
     _hyphenate_at(p, fit)
@@ -538,14 +553,23 @@ def _choose_break(p: _Para, s: int, W: float, hang: bool) -> tuple[int, bool]:
     # push in: the nearest allowed break after the natural end whose line fits once punctuation is squeezed
     b = fit + 1
     while b <= n:
+        if p.nst[b - 1]:                            # a Han run to push in: one character at a time
+            _explode(p, b - 1)
+            n = p.n
         w, e = _line_width(p, s, b)
         if w - _shrinkable(p, s, e) > W + _EPS:
             break
         if brk[b] in (_OK, _HYPH):
             return b, False
         b += 1
-    # pull out: the last allowed break before it
-    for b0 in range(fit, s, -1):
+    # pull out: the last allowed break before it (a Han run before it gives up its last character)
+    b0 = fit + 1
+    while b0 > s + 1:
+        b0 -= 1
+        if p.nst[b0 - 1]:
+            d = _explode(p, b0 - 1)
+            b0 += d
+            fit += d
         if brk[b0] in (_OK, _HYPH) and _line_width(p, s, b0)[0] <= W + _EPS:
             if _too_loose(p, s, b0, W) or _unfittable_after(p, b0, W):
                 # a long URL (or similar) follows: break inside it here rather than leave this line
@@ -581,7 +605,11 @@ def _unfittable_after(p: _Para, b0: int, W: float) -> bool:
     while t < n and p.kind[t] == _S:
         t += 1
     nb = t + 1
-    while nb < n and brk[nb] not in (_OK, _HYPH):
+    while True:
+        if nb <= p.n and p.nst[nb - 1]:             # a Han run may break after its first character
+            _explode(p, nb - 1)
+        if nb >= p.n or brk[nb] in (_OK, _HYPH):
+            break
         nb += 1
     w, e = _line_width(p, t, nb)
     return w - _shrinkable(p, t, e) > W + _EPS
@@ -590,7 +618,7 @@ def _unfittable_after(p: _Para, b0: int, W: float) -> bool:
 def _too_loose(p: _Para, s: int, b: int, W: float) -> bool:
     """A line that could only be justified by letter-spacing a word (a lone word before a long URL)."""
     w, e = _line_width(p, s, b)
-    return w < W - _EPS and not any(p.stre[s + 1:e])
+    return w < W - _EPS and not any(p.stre[s + 1:e]) and not any(p.nst[s:e])
 
 
 def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
@@ -600,7 +628,11 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
     Returns [] for a paragraph with no visible characters; each explicit newline ends a line that is not
     justified, and an empty segment between two newlines gives an empty line."""
     runs = [r for r in runs if r.text]
-    segs = _segments(runs, fmt.lang, words=WORD_RECORDS and not fmt.grid_pitch and not fmt.tracking)
+    # word and Han-run records pay where lines hold many of them; in narrow columns nearly every line end
+    # splits one, and characters are cheaper (same result either way)
+    words = (WORD_RECORDS and not fmt.grid_pitch and not fmt.tracking
+             and min(width, first_width or width) >= _RECORDS_MIN_EM * max((r.style.size for r in runs), default=1))
+    segs = _segments(runs, fmt.lang, words=words)
     if not any(seg.n for seg in segs):
         return []
     lines: list[Line] = []
@@ -686,7 +718,7 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
     per = 0.0
     every = False
     if slack > _EPS and stretch and fmt.align == "justify" and not fmt.grid_pitch:
-        count = sum(stre[s + 1:e_main])
+        count = sum(stre[s + 1:e_main]) + sum(p.nst[s:e_main])   # Han runs: their inner boundaries
         if count:
             per = slack / count
         elif e_main - s > 1 or len(p.ch[s]) > 1:
@@ -712,6 +744,11 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
     else:
         w = nat[s:e]
         off = trimL[s:e]
+    nst = p.nst[s:e]
+    fx = fadv                                       # extent of each record: a Han run's spacing inside it
+    if per and not every and any(nst):
+        w = [a + per * k for a, k in zip(w, nst)]
+        fx = fadv[:s] + [a + per * k for a, k in zip(fadv[s:e], nst)]
     if per and every:
         steps = [g + per + a for g, a in zip(gap[s + 1:e], w)]
     elif per:
@@ -729,9 +766,10 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
     while i < e:
         f, st = faces[i], styles[i]
         x_start = dx[i - s]
-        prev_end = x_start + fadv[i]
-        multi = len(chs[i]) > 1
-        cs = ws = None
+        prev_end = x_start + fx[i]
+        # the Tc a piece must have: a word's letters take none, a Han run's characters the line's spacing
+        req = cs = (per if nst[i - s] else 0.0) if len(chs[i]) > 1 else None
+        ws = None
         j = i + 1
         while j < e:
             st2 = styles[j]
@@ -754,13 +792,14 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
             else:
                 break
             if len(c) > 1:
-                if not -1e-6 <= ncs <= 1e-6:
+                r = per if nst[j - s] else 0.0
+                if req is not None and req != r or not -1e-6 <= ncs - r <= 1e-6:
                     break
-                multi = True
-            elif multi and not -1e-6 <= ncs <= 1e-6:
+                req = r
+            elif req is not None and not -1e-6 <= ncs - req <= 1e-6:
                 break
             cs, ws = ncs, nws
-            prev_end = d + fadv[j]
+            prev_end = d + fx[j]
             j += 1
         pieces.append(Piece(x_start, "".join(chs[i:j]), f, st.size, char_space=cs or 0.0, color=st.color,
                             href=st.href, underline=st.underline, width=prev_end - x_start, word_space=ws or 0.0))
@@ -855,10 +894,10 @@ def _encode(font, doc, text: str, tabs=None) -> list[tuple[int, bytes]]:
 def _subset_font(font, doc, tabs, sub: int, size: float) -> str:
     """The Tf operator for one subset of ``font`` (ReportLab registers the subset on first use)."""
     names = tabs[3]
-    name = names.get(sub)
-    if name is None:
-        name = names[sub] = font.getSubsetInternalName(sub, doc)
-    return "%s %s Tf" % (name, _n(size))
+    op = names.get((sub, size))
+    if op is None:
+        op = names[(sub, size)] = "%s %s Tf" % (font.getSubsetInternalName(sub, doc), _n(size))
+    return op
 
 
 def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
