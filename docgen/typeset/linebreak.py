@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, Sequence
 
+from reportlab.lib.rl_accel import escapePDF
+
 from docgen.typeset.fonts import Face, FontStack, script_of
 
 # --- CLREQ prohibition sets (superset of the strict level: GB solidus rule, —— and …… not at line start) ---
@@ -864,6 +866,9 @@ def _tables(font, doc) -> tuple:
     return tabs
 
 
+_SAME_RUN = re.compile(r"(.)\1*", re.S)         # a run of one repeated character (here: one subset)
+
+
 def _encode(font, doc, text: str, tabs=None) -> list[tuple[int, bytes]]:
     """``font.splitString(text, doc)`` — the (subset, bytes) chunks of ReportLab's TrueType subsetting —
     with the per-character work done by ``str.translate``.  Characters are still assigned their codes by
@@ -876,19 +881,16 @@ def _encode(font, doc, text: str, tabs=None) -> list[tuple[int, bytes]]:
                 low[ord(ch)] = chr(b[0])
                 sub[ord(ch)] = chr(k)
                 known.add(ch)
+                if k:
+                    sub[-1] = True                  # the font has gone past its first subset
     data = text.translate(low).encode("latin-1")
+    if -1 not in sub:                               # one subset so far (every Latin font, most pages)
+        return [(0, data)]
     subs = text.translate(sub)
     first = subs[0]
     if subs.count(first) == len(subs):
         return [(ord(first), data)]
-    out = []
-    start = 0
-    for i in range(1, len(subs)):
-        if subs[i] != subs[i - 1]:
-            out.append((ord(subs[start]), data[start:i]))
-            start = i
-    out.append((ord(subs[start]), data[start:]))
-    return out
+    return [(ord(m.group(1)), data[m.start():m.end()]) for m in _SAME_RUN.finditer(subs)]
 
 
 def _subset_font(font, doc, tabs, sub: int, size: float) -> str:
@@ -900,6 +902,14 @@ def _subset_font(font, doc, tabs, sub: int, size: float) -> str:
     return op
 
 
+def _rgb(c) -> tuple | None:
+    """The canvas's current colour as an RGB tuple: ReportLab keeps a tuple (set*ColorRGB) or a Color;
+    None when it is something else (CMYK, a named separation), so the caller sets and restores it."""
+    if c.__class__ is tuple and len(c) == 3:
+        return c
+    return tuple(c.rgb()) if hasattr(c, "rgb") else None
+
+
 def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
     """Draw one line with its left edge at ``x0`` and its baseline at ``baseline`` on a ReportLab canvas.
 
@@ -909,13 +919,15 @@ def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
     per-call overhead).  Leaves Tc, Tw, Ts, the render mode and the colours as it found them."""
     if line.pieces:
         doc = canvas._doc
-        escape = canvas._escape
+        escape = escapePDF
+        fonts = canvas.__dict__.get("_docgen_tables")    # font -> its tables, for this canvas's document
+        if fonts is None:
+            fonts = canvas._docgen_tables = {}
         flip = "1 0 0 1 " if canvas.bottomup else "1 0 0 -1 "
         y = " %.3f Tm" % baseline
         code = ["BT"]
         add = code.append
-        fill = getattr(canvas, "_fillColorObj", None)
-        canvas_rgb = tuple(fill.rgb()) if hasattr(fill, "rgb") else None
+        canvas_rgb = _rgb(getattr(canvas, "_fillColorObj", None))
         color = canvas_rgb
         font = subset = cs = ws = tabs = None
         size = rise = 0.0
@@ -926,7 +938,9 @@ def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
             f = face._rl
             if f is not font or pc.size != size:
                 font, size, subset = f, pc.size, None
-                tabs = _tables(f, doc)
+                tabs = fonts.get(f)
+                if tabs is None:
+                    tabs = fonts[f] = _tables(f, doc)
             pcs, pws = pc.char_space, pc.word_space
             if pcs != cs:
                 cs = pcs
@@ -960,7 +974,7 @@ def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
             spaced = pcs or pws
             at = 0
             dx = 0.0
-            adv = face.advance
+            advs = face._adv                        # every character drawn was measured when broken
             for k, (sub, chunk) in enumerate(chunks):
                 if sub != subset:
                     subset = sub
@@ -973,7 +987,11 @@ def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
                 if spaced:
                     text = pc.text[at:at + len(chunk)]
                     at += len(chunk)
-                    dx += sum(map(adv, text)) * size + pcs * len(text) + pws * text.count(" ")
+                    try:
+                        wsum = sum(map(advs.__getitem__, text))
+                    except KeyError:
+                        wsum = sum(map(face.advance, text))
+                    dx += wsum * size + pcs * len(text) + pws * text.count(" ")
         if cs:
             add("0 Tc")
         if ws:
@@ -988,8 +1006,7 @@ def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
             # restore the fill colour the canvas believes is current
             canvas._code.append("%s %s %s rg" % tuple(_n(c) for c in (canvas_rgb or (0, 0, 0))))
         if emboldened:
-            stroke = getattr(canvas, "_strokeColorObj", None)
-            rgb = stroke.rgb() if hasattr(stroke, "rgb") else (0, 0, 0)
+            rgb = _rgb(getattr(canvas, "_strokeColorObj", None)) or (0, 0, 0)
             canvas._code.append("%s %s %s RG %s w" % (*(_n(c) for c in rgb), _n(getattr(canvas, "_lineWidth", 1))))
     for pc in line.pieces:
         if pc.underline:
