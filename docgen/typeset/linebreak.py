@@ -141,7 +141,7 @@ class _Para:
     """One forced-break segment of a paragraph as parallel per-glyph arrays (pt unless noted)."""
 
     __slots__ = ("ch", "face", "size", "style", "kind", "fadv", "nat", "trimL", "trimR", "sqL", "sqR",
-                 "gap", "brk", "cum", "scum", "n", "mono", "stre", "grid", "hyph", "words", "nst")
+                 "gap", "brk", "cum", "scum", "n", "mono", "stre", "grid", "hyph", "words", "nst", "trimmed")
 
     def __init__(self):
         for a in ("ch", "face", "size", "style", "kind", "fadv", "sqL", "sqR", "mono", "nst"):
@@ -425,6 +425,7 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
     p.hyph = set() if hyph else None
     for i in trimmed:
         nat[i] = fadv[i] - trimL[i] - trimR[i]
+    p.trimmed = bool(trimmed)
     p.trimL, p.trimR, p.gap, p.brk = trimL, trimR, gap, brk
     p.stre = stre
     p.cum = list(accumulate(map(add, gap, nat), initial=0.0))
@@ -745,12 +746,14 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
         off = [t + (q if l else 0.0) for t, q, l in zip(trimL[s:e], sq, sqL[s:e])]   # blank on one side only
     else:
         w = nat[s:e]
-        off = trimL[s:e]
-    nst = p.nst[s:e]
-    fx = fadv                                       # extent of each record: a Han run's spacing inside it
-    if per and not every and any(nst):
-        w = [a + per * k for a, k in zip(w, nst)]
-        fx = fadv[:s] + [a + per * k for a, k in zip(fadv[s:e], nst)]
+        off = trimL[s:e] if p.trimmed else None
+    nst = p.nst
+    fx, fx0 = fadv, 0                               # extent of each record: a Han run's spacing inside it
+    if per and not every and p.words:
+        ns = nst[s:e]
+        if any(ns):
+            w = [a + per * k for a, k in zip(w, ns)]
+            fx, fx0 = [a + per * k for a, k in zip(fadv[s:e], ns)], s
     if per and every:
         steps = [g + per + a for g, a in zip(gap[s + 1:e], w)]
     elif per:
@@ -758,7 +761,7 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
     else:
         steps = [g + a for g, a in zip(gap[s + 1:e], w)]
     xs = list(accumulate(steps, initial=x0))
-    dx = [x - o for x, o in zip(xs, off)]
+    dx = [x - o for x, o in zip(xs, off)] if off else xs
     end_x = xs[e_main - 1 - s] + w[e_main - 1 - s] if e_main > s else x0   # a hanging mark does not count
     # group them into pieces: a piece continues while face and look match and the spacing after each glyph
     # is one constant Tc (plus one constant Tw after spaces); Tc would also space the letters inside a word
@@ -768,9 +771,9 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
     while i < e:
         f, st = faces[i], styles[i]
         x_start = dx[i - s]
-        prev_end = x_start + fx[i]
+        prev_end = x_start + fx[i - fx0]
         # the Tc a piece must have: a word's letters take none, a Han run's characters the line's spacing
-        req = cs = (per if nst[i - s] else 0.0) if len(chs[i]) > 1 else None
+        req = cs = (per if nst[i] else 0.0) if len(chs[i]) > 1 else None
         ws = None
         j = i + 1
         while j < e:
@@ -794,14 +797,14 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
             else:
                 break
             if len(c) > 1:
-                r = per if nst[j - s] else 0.0
+                r = per if nst[j] else 0.0
                 if req is not None and req != r or not -1e-6 <= ncs - r <= 1e-6:
                     break
                 req = r
             elif req is not None and not -1e-6 <= ncs - req <= 1e-6:
                 break
             cs, ws = ncs, nws
-            prev_end = d + fx[j]
+            prev_end = d + fx[j - fx0]
             j += 1
         pieces.append(Piece(x_start, "".join(chs[i:j]), f, st.size, char_space=cs or 0.0, color=st.color,
                             href=st.href, underline=st.underline, width=prev_end - x_start, word_space=ws or 0.0))
