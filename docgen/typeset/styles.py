@@ -6,6 +6,7 @@ the theme's font settings, so rendering many documents pays for fonts once.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -74,6 +75,13 @@ class Styler:
         return out
 
     def para_format(self, st: Style, lang: str, *, align: str | None = None, indent: bool = True) -> ParaFormat:
+        key = ("pf", id(st), lang, align, indent)
+        pf = self._cache.get(key)
+        if pf is None:
+            pf = self._cache[key] = self._para_format(st, lang, align, indent)
+        return pf
+
+    def _para_format(self, st: Style, lang: str, align: str | None, indent: bool) -> ParaFormat:
         em = st.size
         ind = (st.indent_em if lang == "zh" else st.indent_em_en) * em if indent else 0.0
         al = align or st.align
@@ -87,7 +95,9 @@ def lang_of(lang: str, spans: list[Span]) -> str:
     if lang in ("zh", "en"):
         return lang
     for s in spans:
-        for ch in s.text:
-            if ord(ch) >= 0x2E80:
-                return "zh"
+        if _CJK_FROM.search(s.text):
+            return "zh"
     return "en"
+
+
+_CJK_FROM = re.compile("[\u2e80-\U0010ffff]")     # any character from the CJK blocks on
