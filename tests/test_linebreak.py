@@ -428,3 +428,30 @@ def test_word_records_set_exactly_like_characters(stack, monkeypatch, lang):
                 assert abs(a[1] - b[1]) < 1e-3 and a[2] == b[2] and (a[3] is None) == (b[3] is None)
                 checked += len(a[0])
     assert checked > 5000
+
+
+def test_short_ascii_fast_path_sets_like_the_general_path(stack, monkeypatch):
+    """Numbers, codes and single words (most table cells) take a direct path: the line must be the one the
+    general breaker sets — same glyph positions, width, alignment and indent — and anything that does not
+    fit, or needs a second face, goes the general way."""
+    import docgen.typeset.linebreak as lb
+    cases = ["7", "42", "12,345.67", "-0.5%", "(see)", "x_y", "A/B", "https://example.com/a/b/c/d/e/f/g/h"]
+    checked = fast = 0
+    for text in cases:
+        for align in ("left", "right", "center", "justify"):
+            for lang in ("zh", "en"):
+                for em in (1, 3, 8, 30):
+                    runs = [Run(text, TextStyle(stack, 9))]
+                    fmt = ParaFormat(lang=lang, align=align, first_indent=4.0)
+                    got = _glyph_positions(break_lines(runs, em * 9, fmt))
+                    fast += lb._one_word(runs[0], em * 9, fmt) is not None
+                    with monkeypatch.context() as m:
+                        m.setattr(lb, "_one_word", lambda *a: None)
+                        ref = _glyph_positions(break_lines(runs, em * 9, fmt))
+                    assert len(got) == len(ref)
+                    for a, b in zip(got, ref):
+                        assert [g[0] for g in a[0]] == [g[0] for g in b[0]]
+                        assert all(abs(g[1] - h[1]) < 1e-6 for g, h in zip(a[0], b[0]))
+                        assert abs(a[1] - b[1]) < 1e-6 and a[2] == b[2]
+                    checked += 1
+    assert fast > 100 and checked - fast > 20         # both paths were exercised

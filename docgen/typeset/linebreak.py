@@ -631,6 +631,10 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
     Returns [] for a paragraph with no visible characters; each explicit newline ends a line that is not
     justified, and an empty segment between two newlines gives an empty line."""
     runs = [r for r in runs if r.text]
+    if len(runs) == 1 and not fmt.grid_pitch and not fmt.tracking:
+        line = _one_word(runs[0], width if first_width is None else first_width, fmt)
+        if line is not None:
+            return [line]
     # word and Han-run records pay where lines hold many of them; in narrow columns nearly every line end
     # splits one, and characters are cheaper (same result either way)
     words = (WORD_RECORDS and not fmt.grid_pitch and not fmt.tracking
@@ -669,6 +673,38 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
             while s < p.n and p.kind[s] == _S:
                 s += 1
     return lines
+
+
+def _one_word(run: Run, width: float, fmt: ParaFormat) -> Line | None:
+    """The common short case — a number, a code, a single word (most table cells) — set directly: one
+    run of printable ASCII without spaces, drawn by one face, that fits the measure.  The same line
+    the general path sets (one piece, no stretching: it is a paragraph's last line), or None."""
+    text = run.text
+    if len(text) > 40 or not text.isascii() or not text.isprintable() or " " in text:
+        return None
+    st, info = _char_info(run.style, fmt.lang)
+    face = None
+    w = 0.0
+    for ch in text:
+        t = info.get(ch)
+        if t is None:
+            t = info[ch] = _describe(st, ch, fmt.lang)
+        if face is None:
+            face = t[2]
+        elif t[2] is not face:
+            return None
+        w += t[5]
+    W = width - fmt.first_indent
+    if w > W + _EPS:
+        return None
+    x0 = fmt.first_indent
+    if fmt.align == "center":
+        x0 += max(W - w, 0) / 2
+    elif fmt.align == "right":
+        x0 += max(W - w, 0)
+    size = st.size
+    pc = Piece(x0, text, face, size, color=st.color, href=st.href, underline=st.underline, width=w)
+    return Line([pc], x0 + w, face.ascent * size, face.descent * size, True)
 
 
 def _empty_line(runs, last) -> Line:
