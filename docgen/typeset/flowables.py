@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 from reportlab.platypus.flowables import Flowable
 
-from .linebreak import Line, ParaFormat, Run, break_lines, draw_line
+from .linebreak import Line, ParaFormat, Run, break_lines, draw_line, quick_line
 
 _EPS = 1e-6
 # Line breaks are kept per process, least recently used dropped first: the second pass of a two-pass
@@ -59,7 +59,10 @@ class TextBlock(Flowable):
             return self._lines
         if self._width is None or abs(self._width - width) > 0.01:
             w = max(1.0, width - self.left)
-            if self.memo is None:
+            quick = quick_line(self.runs, w, self.fmt)
+            if quick is not None:                       # a number or single word: cheaper than the memo
+                self._cache = quick
+            elif self.memo is None:
                 self._cache = break_lines(self.runs, w, self.fmt)
             else:
                 key = (tuple(self.runs), round(w, 3), self.fmt)

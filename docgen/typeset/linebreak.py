@@ -675,6 +675,16 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
     return lines
 
 
+def quick_line(runs: Sequence[Run], width: float, fmt: ParaFormat) -> list[Line] | None:
+    """``break_lines(runs, width, fmt)`` when the paragraph is a number, a code or a single word that fits
+    (see :func:`_one_word`), else None: callers that keep results skip their bookkeeping for these."""
+    if len(runs) == 1 and runs[0].text and not fmt.grid_pitch and not fmt.tracking:
+        line = _one_word(runs[0], width, fmt)
+        if line is not None:
+            return [line]
+    return None
+
+
 def _one_word(run: Run, width: float, fmt: ParaFormat) -> Line | None:
     """The common short case — a number, a code, a single word (most table cells) — set directly: one
     run of printable ASCII without spaces, drawn by one face, that fits the measure.  The same line
