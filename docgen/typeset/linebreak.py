@@ -71,7 +71,7 @@ class ParaFormat:
     tracking: float = 0.0            # pt added between all characters
 
 
-@dataclass
+@dataclass(slots=True)
 class Piece:
     """One drawable: one face, size and colour, drawn with Tc = char_space and Tw = word_space."""
 
@@ -88,7 +88,7 @@ class Piece:
     word_space: float = 0.0           # extra advance after each U+0020 (PDF Tw), for justified Latin text
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     pieces: list[Piece]
     width: float                      # width actually used (pt), from the left edge to the last advance
