@@ -852,16 +852,22 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
             cs, ws = ncs, nws
             prev_end = d + fx[j - fx0]
             j += 1
-        pieces.append(Piece(x_start, "".join(chs[i:j]), f, st.size, char_space=cs or 0.0, color=st.color,
-                            href=st.href, underline=st.underline, width=prev_end - x_start, word_space=ws or 0.0))
+        # positional: (x, text, face, size, char_space, color, href, underline, width, rise, word_space)
+        pieces.append(Piece(x_start, "".join(chs[i:j]), f, st.size, cs or 0.0, st.color, st.href, st.underline,
+                            prev_end - x_start, 0.0, ws or 0.0))
         i = j
     hy = None
     if hyphen:
         f, sz = p.face[e - 1], p.size[e - 1]
         hy = Piece(end_x, "-", f, sz, color=p.style[e - 1].color, width=f.advance("-") * sz)
         end_x += hy.width
-    asc = max(pc.face.ascent * pc.size for pc in pieces)
-    desc = max(pc.face.descent * pc.size for pc in pieces)
+    asc = desc = 0.0
+    for pc in pieces:
+        a, d = pc.face.ascent * pc.size, pc.face.descent * pc.size
+        if a > asc:
+            asc = a
+        if d > desc:
+            desc = d
     return Line(pieces, end_x, asc, desc, last, hy)
 
 
