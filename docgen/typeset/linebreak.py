@@ -53,6 +53,17 @@ class TextStyle:
     href: str | None = None          # link target
     underline: bool = False
 
+    def __hash__(self):
+        # styles key the breaker's tables and the break memo: hash the fields once per object
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash((self.fonts, self.size, self.color, self.bold, self.italic, self.mono, self.href, self.underline))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    def __getstate__(self):            # string hashes differ between processes: never carry one over
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
 
 @dataclass(frozen=True)
 class Run:
@@ -69,6 +80,17 @@ class ParaFormat:
     grid_pitch: float | None = None  # character grid: every CJK char advances exactly this (pt)
     hyphenate: bool = True           # pyphen en_US hyphenation, lang='en' paragraphs only
     tracking: float = 0.0            # pt added between all characters
+
+    def __hash__(self):
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash((self.align, self.lang, self.first_indent, self.hang_punct, self.grid_pitch, self.hyphenate,
+                      self.tracking))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
 
 
 @dataclass(slots=True)
