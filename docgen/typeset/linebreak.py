@@ -834,50 +834,55 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
     # group them into pieces: a piece continues while face and look match and the spacing after each glyph
     # is one constant Tc (plus one constant Tw after spaces); Tc would also space the letters inside a word
     chs, faces, styles = p.ch, p.face, p.style
+    csl = chs[s:e]
+    ext = fx[s - fx0:e - fx0]
+    gaps = [b - a - x for a, b, x in zip(dx, dx[1:], ext)]     # from each glyph's advance to the next glyph
     pieces: list[Piece] = []
-    i = s
-    while i < e:
-        f, st = faces[i], styles[i]
-        x_start = dx[i - s]
-        prev_end = x_start + fx[i - fx0]
-        # the Tc a piece must have: a word's letters take none, a Han run's characters the line's spacing
-        req = cs = (per if nst[i] else 0.0) if len(chs[i]) > 1 else None
-        ws = None
-        j = i + 1
-        while j < e:
-            st2 = styles[j]
-            if faces[j] is not f or not (st2 is st or _same_look(st2, st)):
-                break
-            d = dx[j - s]
-            g = d - prev_end
-            c = chs[j]
+    k0 = k = 0
+    f, st, prev_c = faces[s], styles[s], csl[0]
+    # the Tc a piece must have: a word's letters take none, a Han run's characters the line's spacing
+    req = cs = (per if nst[s] else 0.0) if len(prev_c) > 1 else None
+    ws = None
+    for f2, st2, c, g, nk in zip(faces[s + 1:e], styles[s + 1:e], csl[1:], gaps, nst[s + 1:e]):
+        k += 1
+        ok = f2 is f and (st2 is st or _same_look(st2, st))
+        if ok:
             nws = ws
-            if chs[j - 1] == " ":
+            if prev_c == " ":
                 ncs = 0.0 if cs is None else cs
                 if ws is None:
                     nws = g - ncs
                 elif not -1e-6 <= g - ncs - ws <= 1e-6:
-                    break
+                    ok = False
             elif cs is None:
                 ncs = g
             elif -1e-6 <= g - cs <= 1e-6:
                 ncs = cs
             else:
-                break
-            if len(c) > 1:
-                r = per if nst[j] else 0.0
-                if req is not None and req != r or not -1e-6 <= ncs - r <= 1e-6:
-                    break
-                req = r
-            elif req is not None and not -1e-6 <= ncs - req <= 1e-6:
-                break
+                ok = False
+            if ok:
+                if len(c) > 1:
+                    r = per if nk else 0.0
+                    if req is not None and req != r or not -1e-6 <= ncs - r <= 1e-6:
+                        ok = False
+                    else:
+                        req = r
+                elif req is not None and not -1e-6 <= ncs - req <= 1e-6:
+                    ok = False
+        if ok:
             cs, ws = ncs, nws
-            prev_end = d + fx[j - fx0]
-            j += 1
-        # positional: (x, text, face, size, char_space, color, href, underline, width, rise, word_space)
-        pieces.append(Piece(x_start, "".join(chs[i:j]), f, st.size, cs or 0.0, st.color, st.href, st.underline,
-                            prev_end - x_start, 0.0, ws or 0.0))
-        i = j
+        else:
+            x_start = dx[k0]
+            # positional: (x, text, face, size, char_space, color, href, underline, width, rise, word_space)
+            pieces.append(Piece(x_start, "".join(csl[k0:k]), f, st.size, cs or 0.0, st.color, st.href,
+                                st.underline, dx[k - 1] + ext[k - 1] - x_start, 0.0, ws or 0.0))
+            k0, f, st = k, f2, st2
+            req = cs = (per if nk else 0.0) if len(c) > 1 else None
+            ws = None
+        prev_c = c
+    x_start = dx[k0]
+    pieces.append(Piece(x_start, "".join(csl[k0:]), f, st.size, cs or 0.0, st.color, st.href, st.underline,
+                        dx[-1] + ext[-1] - x_start, 0.0, ws or 0.0))
     hy = None
     if hyphen:
         f, sz = p.face[e - 1], p.size[e - 1]
