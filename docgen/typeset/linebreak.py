@@ -234,6 +234,13 @@ def _word_info(st: TextStyle, lang: str, info: dict, w: str):
     return recs
 
 
+def _word_space(prev: tuple, st: TextStyle) -> tuple:
+    """The record of a collapsed space kept between two Latin glyphs: set in the previous glyph's face and
+    size, squeezable by a fifth of its width."""
+    w = prev[2].advance(" ") * prev[4]
+    return (" ", st, prev[2], _S, prev[4], w, 0.0, w / 5, False, 0)
+
+
 def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]:
     """Flatten runs into forced-break segments with whitespace collapsed: spaces vanish between CJK
     characters and at CJK–Latin boundaries (where the ¼ em gap replaces them).
@@ -262,8 +269,7 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
                     if pending is not None:
                         prev = cur[-1]
                         if prev[3] == _L and t[3] == _L:    # a word space between Latin words
-                            w = prev[2].advance(" ") * prev[4]
-                            add((" ", pending, prev[2], _S, prev[4], w, 0.0, w / 5, False, 0))
+                            add(_word_space(prev, pending))
                         pending = None
                     add(t)
                     continue
@@ -284,8 +290,7 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
                     if pending is not None:
                         prev = cur[-1]
                         if recs[0][3] == _L and prev[3] == _L:
-                            w = prev[2].advance(" ") * prev[4]
-                            add((" ", pending, prev[2], _S, prev[4], w, 0.0, w / 5, False, 0))
+                            add(_word_space(prev, pending))
                         pending = None
                     cur.extend(recs)
                     continue
@@ -306,8 +311,7 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
                 if pending is not None:
                     prev = cur[-1]
                     if t[3] == _L and prev[3] == _L:       # a word space between Latin words
-                        w = prev[2].advance(" ") * prev[4]
-                        add((" ", pending, prev[2], _S, prev[4], w, 0.0, w / 5, False, 0))
+                        add(_word_space(prev, pending))
                     pending = None
                 add(t)
     segs.append(cur)
