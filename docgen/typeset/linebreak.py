@@ -245,9 +245,10 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
     """Flatten runs into forced-break segments with whitespace collapsed: spaces vanish between CJK
     characters and at CJK–Latin boundaries (where the ¼ em gap replaces them).
 
-    With ``words``, each ASCII letter/digit run of two or more characters is one record (a "word"): the
-    breaker works on words and splits one into characters (:func:`_explode`) only where a line end
-    falls inside it, so English text costs per word rather than per character."""
+    With ``words``, each ASCII letter/digit run of two or more characters is one record (a "word"), and so
+    is each run of two or more Han characters: the breaker works on these and splits one into characters
+    (:func:`_explode`) only where it needs a boundary inside it (a line end, a push-in, a pull-out), so text
+    costs per word or run rather than per character."""
     segs = []
     cur: list = []
     add = cur.append
@@ -328,8 +329,8 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
 
 
 def _explode(p: _Para, k: int) -> int:
-    """Split the word record at ``k`` into one record per character, in place (every per-glyph array,
-    running sums and hyphenation marks); returns how many records were added."""
+    """Split the word or Han-run record at ``k`` into one record per character, in place (every per-glyph
+    array, running sums and hyphenation marks); returns how many records were added."""
     w = p.ch[k]
     m = len(w)
     if m < 2:
@@ -368,7 +369,7 @@ def _explode(p: _Para, k: int) -> int:
 
 
 def _explode_range(p: _Para, a: int, b: int) -> int:
-    """Explode every word in [a, b); returns the new b."""
+    """Explode every word and Han-run record in [a, b); returns the new b."""
     i = a
     while i < b:
         if len(p.ch[i]) > 1:
