@@ -923,12 +923,13 @@ def missing_chars(runs: Sequence[Run], lang: str = "zh") -> list[str]:
                 _COVERED.clear()
             got = _COVERED[key] = (set(), set())
         seen, missing = got
-        chars = set(r.text)
-        for ch in chars - seen:
-            seen.add(ch)
-            if not (ch.isspace() or st.fonts.face_for(ch, st.bold, st.italic, st.mono, lang) is not None):
-                missing.add(ch)
-        if missing and not missing.isdisjoint(chars):
+        text = r.text
+        if not seen.issuperset(text):
+            for ch in set(text) - seen:
+                seen.add(ch)
+                if not (ch.isspace() or st.fonts.face_for(ch, st.bold, st.italic, st.mono, lang) is not None):
+                    missing.add(ch)
+        if missing and not missing.isdisjoint(text):
             out += [ch for ch in dict.fromkeys(r.text) if ch in missing and ch not in out]
     return out
 
