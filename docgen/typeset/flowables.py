@@ -102,9 +102,13 @@ class TextBlock(Flowable):
         return [first, rest]
 
     # -- drawing -----------------------------------------------------------------------------------------
+    def first_baseline(self) -> float:
+        """How far below the block's top the first baseline sits (the text centred in its line pitch)."""
+        return (self.leading + self.size * 0.76) / 2
+
     def baseline(self, i: int) -> float:
         """Baseline of line i, from the block's bottom (fixed pitch: the text sits on a grid)."""
-        return self.height - i * self.leading - (self.leading + self.size * 0.76) / 2
+        return self.height - i * self.leading - self.first_baseline()
 
     def draw(self):
         c = self.canv

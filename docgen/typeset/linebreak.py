@@ -943,7 +943,7 @@ def _n(v: float) -> str:
 
 def _tables(font, doc) -> tuple:
     """Our encoding tables for ``font`` in ``doc``: (char -> byte, char -> subset, characters known,
-    subset -> PDF font name).  They live on ReportLab's own per-document font state, so they last exactly
+    (subset, size) -> Tf operator).  They live on ReportLab's own per-document font state, so they last exactly
     as long as the codes they mirror."""
     state = font.state.get(doc)
     tabs = getattr(state, "_docgen_tables", None)

@@ -232,7 +232,7 @@ class TextTable(Flowable):
                 yc = y - tp
                 for b in cell:
                     lead = b.leading
-                    off = (lead + b.size * 0.76) / 2
+                    off = b.first_baseline()
                     lines = b.lines(w)
                     for i, line in enumerate(lines):
                         base = yc - i * lead - off
