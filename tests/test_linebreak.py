@@ -455,3 +455,43 @@ def test_short_ascii_fast_path_sets_like_the_general_path(stack, monkeypatch):
                         assert abs(a[1] - b[1]) < 1e-6 and a[2] == b[2]
                     checked += 1
     assert fast > 100 and checked - fast > 20         # both paths were exercised
+
+
+def test_english_prose_fast_path_sets_like_the_general_path(stack, monkeypatch):
+    """Plain English paragraphs (one style, printable ASCII, one face) are broken on whole words: every
+    glyph, line width, hyphen and last-line flag must be what the general breaker gives — push-in by
+    squeezing word spaces, dictionary hyphenation, compounds, punctuation that may not start or end a line,
+    collapsed spaces, first-line width and indent — and the cases it leaves (a word wider than the line, a
+    lone word to letterspace) must still come out right through the general path."""
+    import docgen.typeset.linebreak as lb
+    words = ("the of and typesetting automation High-quality e-mail Pydantic (see) [note] 50% 3.14 well-known "
+             "internationalization supercalifragilisticexpialidocious a I re-render documents. quickly, Reports; "
+             "ok! what? ReportLab's \"quoted\" x-ray 2026-11-28 hyphenation representation co-operate "
+             "(parenthetical remark) end. A.B.C. e.g. i.e., $5 #tag ... ;;").split()
+    import random
+    rng = random.Random(5)
+    texts = [EN, "  " + EN.replace(" ", "   ", 5) + " "]
+    texts += [" ".join(rng.choice(words) for _ in range(rng.randint(2, 90))) for _ in range(30)]
+    checked = fast = 0
+    for text in texts:
+        for bold in (False, True):
+            runs = [Run(text, TextStyle(stack, SIZE, bold=bold))]
+            for em in (5, 9, 14, 20, 31, 45):
+                for fmt in (ParaFormat(lang="en"), ParaFormat(lang="en", align="left"),
+                            ParaFormat(lang="en", align="center", first_indent=12),
+                            ParaFormat(lang="en", align="right", hyphenate=False)):
+                    for fw in (None, em * SIZE * 0.6):
+                        got = break_lines(runs, em * SIZE, fmt, first_width=fw)
+                        fast += lb._latin_lines(runs[0], em * SIZE, fmt, fw) is not None
+                        with monkeypatch.context() as m:
+                            m.setattr(lb, "LATIN_FAST", False)
+                            ref = break_lines(runs, em * SIZE, fmt, first_width=fw)
+                        a, b = _glyph_positions(got), _glyph_positions(ref)
+                        assert len(a) == len(b)
+                        for x, y in zip(a, b):
+                            assert [g[0] for g in x[0]] == [g[0] for g in y[0]]
+                            assert all(abs(g[1] - h[1]) < 1e-6 for g, h in zip(x[0], y[0]))
+                            assert abs(x[1] - y[1]) < 1e-6 and x[2] == y[2]
+                            assert (x[3] is None) == (y[3] is None) and (x[3] is None or abs(x[3] - y[3]) < 1e-6)
+                        checked += 1
+    assert fast > 0.6 * checked and checked - fast > 50          # both paths were exercised
