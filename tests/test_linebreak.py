@@ -495,3 +495,29 @@ def test_english_prose_fast_path_sets_like_the_general_path(stack, monkeypatch):
                             assert (x[3] is None) == (y[3] is None) and (x[3] is None or abs(x[3] - y[3]) < 1e-6)
                         checked += 1
     assert fast > 0.6 * checked and checked - fast > 50          # both paths were exercised
+
+
+def test_glyphs_land_where_set_across_font_subsets(stack):
+    """ReportLab embeds a CJK font as 256-glyph subsets, so a justified Chinese line switches fonts between
+    strings; every glyph must still be where the breaker put it — in pdfplumber (which adds Tc only between
+    the glyphs of one string) and in PDFium (which follows the PDF specification)."""
+    import pypdfium2
+    face = stack.cjk[0].regular
+    han = [chr(c) for c in range(0x4E00, 0x5200) if face.covers(chr(c))][:700]
+    text = "".join(han[i] + ("，" if i % 37 == 36 else "") for i in range(len(han))) + "。"
+    lines = break_lines([Run(text, TextStyle(stack, SIZE))], 31.3 * SIZE, ParaFormat(lang="zh"))
+    assert sum(any(pc.char_space > 0.05 for pc in ln.pieces) for ln in lines) >= 5   # justified, spaced
+    data = render([(lines, X0)])
+    want = [(g[0], X0 + g[1]) for row, *_ in _glyph_positions(lines) for g in row]
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        got = [(c["text"], c["x0"]) for c in pdf.pages[0].chars]
+    assert [g[0] for g in got] == [w[0] for w in want]
+    assert max(abs(g[1] - w[1]) for g, w in zip(got, want)) < 0.01
+    page = pypdfium2.PdfDocument(data)[0]
+    tp = page.get_textpage()
+    xs = [tp.get_charbox(i, loose=True)[0] for i in range(tp.count_chars())
+          if tp.get_text_range(i, 1) not in ("\r", "\n", " ")]
+    assert len(xs) == len(want)
+    assert max(abs(x - w[1]) for x, w in zip(xs, want)) < 0.01
+    content = PdfReader(io.BytesIO(data)).pages[0].get_contents().get_data()
+    assert len(set(re.findall(rb"/F\d+\+(\d+) ", content))) >= 3 and b"] TJ" in content   # 3+ subsets

@@ -1294,27 +1294,15 @@ def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
                     add(_subset_font(font, doc, tabs, sub, size))
                 add("(%s) Tj" % escape(chunk))
                 continue
+            # after a subset switch the next string opens with a zero displacement, [0 (…)] TJ: Tc follows
+            # every glyph, a string's last one included (PDF 32000 9.3.2), but pdfminer (so pdfplumber) adds
+            # it only between the glyphs of one string or after a number in a TJ array; the 0 makes both agree
             spaced = pcs or pws
-            at = 0
-            dx = 0.0
-            advs = face._adv                        # every character drawn was measured when broken
             for k, (sub, chunk) in enumerate(chunks):
                 if sub != subset:
                     subset = sub
                     add(_subset_font(font, doc, tabs, sub, size))
-                    if k and spaced:
-                        # readers differ on whether Tc follows a string's last glyph (pdfminer: no), so
-                        # after a subset switch the next string gets its own position
-                        add("%s%.3f%s" % (flip, x0 + pc.x + dx, y))
-                add("(%s) Tj" % escape(chunk))
-                if spaced:
-                    text = pc.text[at:at + len(chunk)]
-                    at += len(chunk)
-                    try:
-                        wsum = sum(map(advs.__getitem__, text))
-                    except KeyError:
-                        wsum = sum(map(face.advance, text))
-                    dx += wsum * size + pcs * len(text) + pws * text.count(" ")
+                add(("[0 (%s)] TJ" if k and spaced else "(%s) Tj") % escape(chunk))
         if cs:
             add("0 Tc")
         if ws:
