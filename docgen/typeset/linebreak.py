@@ -369,6 +369,35 @@ def _explode(p: _Para, k: int) -> int:
     return d
 
 
+def _split(p: _Para, k: int, q: int) -> None:
+    """Split the Han-run record at ``k`` after its first ``q`` characters (0 < q < its length) into two runs,
+    in place — what :func:`_explode` then regrouping would give, with one record added instead of one per
+    character: a line that ends inside a run keeps a run at its end and the next line starts with one."""
+    w = p.ch[k]
+    f, sz = p.face[k], p.size[k]
+    head = tail = 0.0
+    for c in w[:q]:
+        head += f.advance(c) * sz
+    for c in w[q:]:
+        tail += f.advance(c) * sz
+    j = k + 1
+    p.ch[k:j] = [w[:q], w[q:]]
+    for a in (p.face, p.size, p.style, p.kind, p.mono):
+        a.insert(j, a[k])
+    p.fadv[k:j] = [head, tail]
+    p.nat[k:j] = [head, tail]
+    p.nst[k:j] = [q - 1, len(w) - q - 1]
+    for a in (p.sqL, p.sqR, p.trimL, p.trimR, p.gap):
+        a.insert(j, 0.0)
+    p.brk.insert(j, _OK)                            # between two Han characters
+    p.stre.insert(j, True)
+    p.cum.insert(j, p.cum[k] + p.gap[k] + head)
+    p.scum.insert(j, p.scum[k])
+    p.n += 1
+    if p.hyph:
+        p.hyph = {h + 1 if h > k else h for h in p.hyph}
+
+
 def _explode_range(p: _Para, a: int, b: int) -> int:
     """Explode every word and Han-run record in [a, b); returns the new b."""
     i = a
@@ -569,13 +598,20 @@ def _choose_break(p: _Para, s: int, W: float, hang: bool) -> tuple[int, bool]:
                 k += 1
             fit = k - 1
     elif p.words and p.nst[fit]:
-        # the line ends inside a run of Han characters: into characters (any of them may end the line)
-        _explode(p, fit)
-        n = p.n
-        k = fit + 1
-        while k <= n and cum[k] - base <= W + _EPS:
-            k += 1
-        fit = k - 1
+        # the line ends inside a run of Han characters, where a line may end anywhere: split the run after
+        # the characters that fit (none fitting: the run is looked at character by character below)
+        run, f, sz = p.ch[fit], p.face[fit], p.size[fit]
+        c = cum[fit] + gap[fit]
+        q = 0
+        for han in run[:-1]:
+            c += f.advance(han) * sz
+            if c - base > W + _EPS:
+                break
+            q += 1
+        if q:
+            _split(p, fit, q)
+            fit += 1
+            n = p.n
     if fit > s and brk[fit] == _OK:
         return fit, False
     _hyphenate_at(p, fit)
