@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 from reportlab.platypus.flowables import Flowable
 
-from .linebreak import Line, ParaFormat, Run, break_lines, draw_line, quick_line
+from .linebreak import Line, ParaFormat, Run, break_lines, draw_line, draw_lines, quick_line
 
 _EPS = 1e-6
 # Line breaks are kept per process, least recently used dropped first: the second pass of a two-pass
@@ -117,9 +117,8 @@ class TextBlock(Flowable):
         if _dry(c):
             return
         lines = self.lines(self.width)
-        for i, line in enumerate(lines):
-            y = self.baseline(i)
-            draw_line(c, line, self.left, y)         # links included
+        left = self.left
+        draw_lines(c, [(line, left, self.baseline(i)) for i, line in enumerate(lines)])   # links included
         if self.bullet is not None:
             # a bullet is a mark, not text: drawn as a disc so the text layer holds only the item's words
             c.saveState()

@@ -1270,28 +1270,38 @@ def _rgb(c) -> tuple | None:
 
 
 def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
-    """Draw one line with its left edge at ``x0`` and its baseline at ``baseline`` on a ReportLab canvas.
+    """Draw one line with its left edge at ``x0`` and its baseline at ``baseline`` on a ReportLab canvas
+    (see :func:`draw_lines`)."""
+    draw_lines(canvas, ((line, x0, baseline),))
 
-    Writes one PDF text object (BT … ET) for the line: per piece Tf/Tc/Tw only when they change, a text
+
+def draw_lines(canvas, placed) -> None:
+    """Draw lines, each given as (line, left edge x0, baseline), on a ReportLab canvas, in that order.
+
+    Writes one PDF text object (BT … ET) for all of them: per piece Tf/Tc/Tw only when they change, a text
     matrix and the glyphs, encoded through ReportLab's TrueType subsetting exactly as ``textOut`` does
     (the same operators ``beginText``/``setFont``/``setCharSpace``/``textOut`` would write, without their
-    per-call overhead).  Leaves Tc, Tw, Ts, the render mode and the colours as it found them."""
-    if line.pieces:
-        doc = canvas._doc
-        escape = escapePDF
-        fonts = canvas.__dict__.get("_docgen_tables")    # font -> its tables, for this canvas's document
-        if fonts is None:
-            fonts = canvas._docgen_tables = {}
-        flip = "1 0 0 1 " if canvas.bottomup else "1 0 0 -1 "
+    per-call overhead); underlines, link annotations and hyphens follow the text object.  Leaves Tc, Tw,
+    Ts, the render mode and the colours as it found them."""
+    doc = canvas._doc
+    escape = escapePDF
+    fonts = canvas.__dict__.get("_docgen_tables")        # font -> its tables, for this canvas's document
+    if fonts is None:
+        fonts = canvas._docgen_tables = {}
+    flip = "1 0 0 1 " if canvas.bottomup else "1 0 0 -1 "
+    code = ["BT"]
+    add = code.append
+    canvas_rgb = _rgb(getattr(canvas, "_fillColorObj", None))
+    color = canvas_rgb
+    font = subset = cs = ws = tabs = None
+    size = rise = 0.0
+    mode = 0
+    emboldened = False
+    extras = []                                     # lines with underlines, links or a hyphen
+    for line, x0, baseline in placed:
+        if line.hyphen is not None:
+            extras.append((line, x0, baseline))
         y = " %.3f Tm" % baseline
-        code = ["BT"]
-        add = code.append
-        canvas_rgb = _rgb(getattr(canvas, "_fillColorObj", None))
-        color = canvas_rgb
-        font = subset = cs = ws = tabs = None
-        size = rise = 0.0
-        mode = 0
-        emboldened = False
         for pc in line.pieces:
             face = pc.face
             f = face._rl
@@ -1321,13 +1331,18 @@ def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
             if pc.rise != rise:
                 rise = pc.rise
                 add(_n(rise) + " Ts")
+            if pc.underline or pc.href:
+                if not extras or extras[-1][0] is not line:
+                    extras.append((line, x0, baseline))
             add("%s%.3f%s" % (flip, x0 + pc.x, y))
             chunks = _encode(font, doc, pc.text, tabs)
             if len(chunks) == 1:
                 sub, chunk = chunks[0]
                 if sub != subset:
                     subset = sub
-                    add(_subset_font(font, doc, tabs, sub, size))
+                    names = tabs[3]
+                    op = names.get((sub, size))
+                    add(op if op is not None else _subset_font(font, doc, tabs, sub, size))
                 add("(%s) Tj" % escape(chunk))
                 continue
             # after a subset switch the next string opens with a zero displacement, [0 (…)] TJ: Tc follows
@@ -1339,6 +1354,7 @@ def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
                     subset = sub
                     add(_subset_font(font, doc, tabs, sub, size))
                 add(("[0 (%s)] TJ" if k and spaced else "(%s) Tj") % escape(chunk))
+    if len(code) > 1:
         if cs:
             add("0 Tc")
         if ws:
@@ -1355,6 +1371,12 @@ def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
         if emboldened:
             rgb = _rgb(getattr(canvas, "_strokeColorObj", None)) or (0, 0, 0)
             canvas._code.append("%s %s %s RG %s w" % (*(_n(c) for c in rgb), _n(getattr(canvas, "_lineWidth", 1))))
+    for line, x0, baseline in extras:
+        _draw_extras(canvas, line, x0, baseline)
+
+
+def _draw_extras(canvas, line: Line, x0: float, baseline: float) -> None:
+    """A line's underlines, link annotations and hyphen, drawn after its text."""
     for pc in line.pieces:
         if pc.underline:
             canvas.saveState()

@@ -1,5 +1,5 @@
 """A data table flowable: rows of cells, each cell a stack of ``TextBlock`` s broken by our CLREQ line
-breaker and drawn line by line with ``draw_line``.
+breaker and drawn with ``draw_lines`` (one text object per table part).
 
 It replaces ReportLab's ``platypus.Table`` for body tables, which wraps every cell flowable again on each
 ``wrap``/``split``/``draw`` and dominated the render time of long tables.  Here the geometry of a width
@@ -21,7 +21,7 @@ from typing import Sequence
 from reportlab.platypus.flowables import Flowable
 
 from .flowables import TextBlock
-from .linebreak import draw_line
+from .linebreak import draw_lines
 
 # below ReportLab's frame tolerance (1e-6): whatever this table says fits, the frame accepts
 _EPS = 1e-7
@@ -227,6 +227,7 @@ class TextTable(Flowable):
         inner = g.inner
         rows = ([self.header] if self.header is not None else []) + self.rows
         heights = ([g.head_h] if self.header is not None else []) + g.row_h
+        placed = []
         for row, h in zip(rows, heights):
             for cell, x, w in zip(row, xs, inner):
                 yc = y - tp
@@ -235,10 +236,10 @@ class TextTable(Flowable):
                     off = b.first_baseline()
                     lines = b.lines(w)
                     for i, line in enumerate(lines):
-                        base = yc - i * lead - off
-                        draw_line(c, line, x + b.left, base)     # links included
+                        placed.append((line, x + b.left, yc - i * lead - off))
                     yc -= len(lines) * lead
             y -= h
+        draw_lines(c, placed)                               # links included
         # rules
         above, below_head, below_row = self.rules
         c.saveState()
