@@ -521,3 +521,44 @@ def test_glyphs_land_where_set_across_font_subsets(stack):
     assert max(abs(x - w[1]) for x, w in zip(xs, want)) < 0.01
     content = PdfReader(io.BytesIO(data)).pages[0].get_contents().get_data()
     assert len(set(re.findall(rb"/F\d+\+(\d+) ", content))) >= 3 and b"] TJ" in content   # 3+ subsets
+
+
+def test_lines_drawn_together_match_lines_drawn_one_by_one(stack):
+    """``draw_lines`` writes a whole paragraph (or table part) as one text object, carrying font, spacing,
+    colour and render mode from line to line: the page must read exactly as when each line is drawn on its
+    own — same glyphs, positions, fonts and colours, one link annotation per linked piece, the same
+    underline and hyphen shapes — and the canvas state after it must be the same."""
+    from docgen.typeset.linebreak import draw_lines
+    single = FontStack((stack.latin[0],), (family("NotoSerifSC-Regular.ttf"),))    # CJK bold: synthetic
+    runs = [Run(MIXED, TextStyle(single, SIZE)), Run("加粗的中文" * 6, TextStyle(single, SIZE, bold=True)),
+            Run(" see the documentation ", TextStyle(single, SIZE, color=(0.8, 0.1, 0.1), href="https://example.com",
+                                                    underline=True)),
+            Run(EN, TextStyle(single, SIZE, color=(0.1, 0.1, 0.6)))]
+    lines = break_lines(runs, 23 * SIZE, ParaFormat(lang="en"))
+    assert any(ln.hyphen for ln in lines) and any(pc.face.synthetic_bold for ln in lines for pc in ln.pieces)
+
+    def page(together: bool) -> bytes:
+        buf = io.BytesIO()
+        c = canvas.Canvas(buf, pagesize=(700, 900), invariant=1)
+        placed = [(ln, X0, 850 - 16 * i) for i, ln in enumerate(lines)]
+        if together:
+            draw_lines(c, placed)
+        else:
+            for p in placed:
+                draw_line(c, *p)
+        c.setFont("Helvetica", 9)
+        c.drawString(X0, 40, "after")                 # drawn with the state the lines left behind
+        c.save()
+        return buf.getvalue()
+
+    def read(data):
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            pg = pdf.pages[0]
+            chars = [(ch["text"], round(ch["x0"], 3), round(ch["top"], 3), ch["fontname"],
+                      ch["non_stroking_color"], ch["size"]) for ch in pg.chars]
+            return chars, [a["uri"] for a in pg.annots], len(pg.rects), len(pg.lines)
+
+    together, alone = read(page(True)), read(page(False))
+    assert together == alone
+    assert together[1] == ["https://example.com"] * sum(1 for ln in lines for pc in ln.pieces if pc.href)
+    assert together[0][-1][0] == "r" and together[0][-1][4] in ((0,), (0, 0, 0), [0], [0, 0, 0])
