@@ -2,7 +2,7 @@
 
 Input is a paragraph as a sequence of :class:`Run` (text + :class:`TextStyle`), a measure and a
 :class:`ParaFormat`; output is a list of :class:`Line`, each a few :class:`Piece` objects (one face, size,
-colour and spacing each) placed from the line's left edge, ready for :func:`draw_line`.  The rules are
+colour and spacing each) placed from the line's left edge, ready for :func:`draw_lines`.  The rules are
 those of the W3C "Requirements for Chinese Text Layout" (CLREQ): line-start/line-end prohibitions resolved
 by pushing punctuation in (compressing full-width marks toward half width) or pulling a character out,
 never by overflowing the measure; ——/…… never split; Latin words, numbers and URLs kept whole; ¼ em
