@@ -787,6 +787,7 @@ def _one_word(run: Run, width: float, fmt: ParaFormat) -> Line | None:
 
 LATIN_FAST = True                               # off: English prose takes the general breaker (reference)
 _LATIN_TOKENS: dict = {}                        # style -> word -> (width, face), or None when not one face
+_LATIN_TOKENS_MAX = (8, 20000)                  # styles, words per style: ~5 MB a style at most
 _UNSEEN = object()
 
 
@@ -827,8 +828,8 @@ def _latin_lines(run: Run, width: float, fmt: ParaFormat, first_width: float | N
     if m < 2:
         return None
     cache = _LATIN_TOKENS.get(st)
-    if cache is None or len(cache) > _WORD_CACHE_MAX:
-        if len(_LATIN_TOKENS) > 512:
+    if cache is None or len(cache) > _LATIN_TOKENS_MAX[1]:
+        if len(_LATIN_TOKENS) >= _LATIN_TOKENS_MAX[0]:
             _LATIN_TOKENS.clear()
         cache = _LATIN_TOKENS[st] = {}
     tw = []
