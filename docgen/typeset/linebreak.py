@@ -1341,9 +1341,7 @@ def draw_lines(canvas, placed) -> None:
                 sub, chunk = chunks[0]
                 if sub != subset:
                     subset = sub
-                    names = tabs[3]
-                    op = names.get((sub, size))
-                    add(op if op is not None else _subset_font(font, doc, tabs, sub, size))
+                    add(_subset_font(font, doc, tabs, sub, size))
                 add("(%s) Tj" % escape(chunk))
                 continue
             # after a subset switch the next string opens with a zero displacement, [0 (…)] TJ: Tc follows
