@@ -242,6 +242,15 @@ def _word_space(prev: tuple, st: TextStyle) -> tuple:
     return (" ", st, prev[2], _S, prev[4], w, 0.0, w / 5, False, 0)
 
 
+def _keep_space(cur: list, pending: TextStyle, nxt: tuple) -> None:
+    """A collapsed space (in style ``pending``) before the record ``nxt``: kept as a word space only between
+    two Latin glyphs (between CJK characters and at CJK–Latin boundaries it vanishes).  Returns None, the
+    caller's new ``pending``."""
+    if cur[-1][3] == _L and nxt[3] == _L:
+        cur.append(_word_space(cur[-1], pending))
+    return None
+
+
 def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]:
     """Flatten runs into forced-break segments with whitespace collapsed: spaces vanish between CJK
     characters and at CJK–Latin boundaries (where the ¼ em gap replaces them).
@@ -269,10 +278,7 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
                     t = info[part] = _word_info(st, lang, info, part)
                 if t.__class__ is tuple:
                     if pending is not None:
-                        prev = cur[-1]
-                        if prev[3] == _L and t[3] == _L:    # a word space between Latin words
-                            add(_word_space(prev, pending))
-                        pending = None
+                        pending = _keep_space(cur, pending, t)
                     add(t)
                     continue
                 seq = part                      # mixed faces: character by character
@@ -290,10 +296,7 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
                         recs = [r if r is not None else info.setdefault(c, _describe(st, c, lang))
                                 for r, c in zip(recs, part)]
                     if pending is not None:
-                        prev = cur[-1]
-                        if recs[0][3] == _L and prev[3] == _L:
-                            add(_word_space(prev, pending))
-                        pending = None
+                        pending = _keep_space(cur, pending, recs[0])
                     cur.extend(recs)
                     continue
                 seq = part
@@ -311,10 +314,7 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
                         pending = st
                     continue
                 if pending is not None:
-                    prev = cur[-1]
-                    if t[3] == _L and prev[3] == _L:       # a word space between Latin words
-                        add(_word_space(prev, pending))
-                    pending = None
+                    pending = _keep_space(cur, pending, t)
                 add(t)
     segs.append(cur)
     out = []
