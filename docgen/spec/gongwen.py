@@ -13,7 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from .models import Block, Text, _Model
+from .base import SpecModel, Text
+from .blocks import Block
 
 # 发文字号: 机关代字 + 〔年份〕 + 序号 + 号, e.g. 国办发〔2026〕12号 (GB/T 9704-2012 7.2.5)
 _ZIHAO = re.compile(r"^(?P<daizi>[^\s〔〕]+?)〔(?P<year>\d{4})〕(?P<n>[1-9]\d*)号$")
@@ -31,7 +32,7 @@ def _digits(v):
 Names = Annotated[list[str], BeforeValidator(_as_list)]
 
 
-class Fujian(_Model):
+class Fujian(SpecModel):
     """一个附件：名称（附件说明与附件页标题共用），以及随正文装订时的内容。"""
 
     mingcheng: Text = Field(description="附件名称（不加标点符号）")
@@ -48,7 +49,7 @@ class Fujian(_Model):
         return v
 
 
-class Gongwen(_Model):
+class Gongwen(SpecModel):
     """党政机关公文的各要素（GB/T 9704-2012）。标题用 meta.title，正文用 body。"""
 
     fenhao: Annotated[str | None, BeforeValidator(_digits)] = Field(
