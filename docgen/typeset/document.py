@@ -17,6 +17,7 @@ from reportlab.platypus.doctemplate import NextPageTemplate
 from reportlab.platypus.flowables import PageBreak, Spacer
 
 from ..errors import LayoutError, RenderError
+from ..layout import geometry
 from ..layout import tree as T
 from ..spec.inline import Span
 from ..layout.theme import Theme
@@ -229,10 +230,7 @@ class Typesetter:
         return out
 
     def _frame_height(self) -> float:
-        hs = []
-        for pt in self.theme.page_templates.values():
-            hs.append(self.page_h - (pt.margins.top + pt.margins.bottom) * mm)
-        return min(hs) * 0.96
+        return geometry.min_frame_height(self.theme) * mm * 0.96
 
     def _figure(self, b: T.Figure) -> list:
         key = b.region or b.src or ""
@@ -297,15 +295,9 @@ class Typesetter:
     def _templates(self, doc: _Doc) -> list[PageTemplate]:
         out = []
         for name, pt in self.theme.page_templates.items():
-            m = pt.margins
-            x0, y0 = m.inner * mm, m.bottom * mm
-            w = self.page_w - (m.inner + m.outer) * mm
-            h = self.page_h - (m.top + m.bottom) * mm
-            cols = 1 if self.mode == "parallel" else pt.columns
-            gap = pt.gap * mm
-            cw = (w - gap * (cols - 1)) / cols
-            frames = [Frame(x0 + i * (cw + gap), y0, cw, h, leftPadding=0, rightPadding=0, topPadding=0,
-                            bottomPadding=0, id=f"{name}{i}") for i in range(cols)]
+            frames = [Frame(f.x * mm, f.y * mm, f.width * mm, f.height * mm, leftPadding=0, rightPadding=0,
+                            topPadding=0, bottomPadding=0, id=f"{name}{i}")
+                      for i, f in enumerate(geometry.frames(self.theme, pt, self.mode))]
             out.append(PageTemplate(id=name, frames=frames, pagesize=(self.page_w, self.page_h),
                                     onPageEnd=lambda c, d, pt=pt: self._running(c, d, pt),
                                     onPage=lambda c, d, pt=pt: self._background(c, d, pt)))

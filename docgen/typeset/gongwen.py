@@ -19,6 +19,7 @@ from reportlab.platypus.flowables import Flowable
 from reportlab.platypus.tables import Table, TableStyle
 
 from ..errors import LayoutError
+from ..layout import geometry
 from ..layout import tree as T
 from ..spec.inline import Span
 from . import extensions
@@ -53,14 +54,12 @@ class Grid:
 
 
 def grid_of(ts) -> Grid:
-    pts = ts.theme.page_templates
-    pt = pts.get(ts.tree.first_template) or next(iter(pts.values()))
+    pt = geometry.page_template(ts.theme, ts.tree.first_template)
     if pt.grid is None:
         raise LayoutError(f"gw-* elements need a grid on page template {ts.tree.first_template!r} "
                           "(theme: page_templates.<name>.grid: {lines: 22, chars: 28})")
-    m = pt.margins
-    w = ts.page_w - (m.inner + m.outer) * mm
-    h = ts.page_h - (m.top + m.bottom) * mm
+    area = geometry.type_area(ts.theme, pt)
+    w, h = area.width * mm, area.height * mm
     return Grid(w, h, h / pt.grid.lines, w / pt.grid.chars, pt.grid.lines, pt.grid.chars)
 
 
