@@ -16,16 +16,10 @@ from . import layout as _layout
 from . import regions as _regions
 from ._io import atomic_write
 from .errors import Problem, SpecError
-from .layout import tree as T
-from .regions.base import RegionRequest
 from .data.sources import inside
 from .spec import load_file, validate
-from .spec.inline import plain
 from .spec.load import locate
-from .spec.models import Document, Generate, text_in
-
-DPI = 200            # pixel density of generated regions on the page
-MAX_SIDE = 2048
+from .spec.models import Document, ImageBlock, walk
 
 
 @dataclass
@@ -56,13 +50,11 @@ def load(spec: Document | dict | str | os.PathLike) -> tuple[Document, Path]:
 
 
 def asset_refs(doc: Document) -> list[tuple[str, str]]:
-    """(relative path, field path) of every image file the spec names."""
+    """(relative path, field path) of every image file the spec names (cover, body, attachments)."""
     found = []
     if doc.cover and doc.cover.image:
         found.append((doc.cover.image.path, "cover.image.path"))
-    for i, b in enumerate(doc.body):
-        if getattr(b, "image", None) is not None:
-            found.append((b.image.path, f"body.{i}.image.path"))
+    found += [(b.image.path, f"{bid}.image.path") for bid, b in walk(doc) if isinstance(b, ImageBlock)]
     return found
 
 
@@ -84,79 +76,6 @@ def _assets(doc: Document, root: Path) -> dict[str, tuple[bytes, float]]:
             raise SpecError(Problem(where, f"{rel}: not a readable PNG or JPEG image")) from None
         out[rel] = (data, w / h)
     return out
-
-
-def _generate_blocks(doc: Document) -> dict[str, Generate]:
-    g = {}
-    if doc.cover and doc.cover.generate:
-        g["cover"] = doc.cover.generate
-    for i, b in enumerate(doc.body):
-        if getattr(b, "generate", None) is not None:
-            g[f"body.{i}"] = b.generate
-    return g
-
-
-def _frame_width_mm(theme, template: str, full_bleed: bool, mode: str) -> float:
-    pw, _ = theme.page_size_mm()
-    if full_bleed:
-        return pw
-    pt = theme.page_templates.get(template) or next(iter(theme.page_templates.values()))
-    w = pw - pt.margins.inner - pt.margins.outer
-    cols = 1 if mode == "parallel" else pt.columns      # parallel mode sets one frame, split by language
-    return (w - pt.gap * (cols - 1)) / cols
-
-
-def _round16(x: float) -> int:
-    return max(256, min(MAX_SIDE, int(round(x / 16.0)) * 16))
-
-
-def _requests(doc: Document, tree: T.LayoutTree, theme, edition: str) -> list[RegionRequest]:
-    gens = _generate_blocks(doc)
-    reqs = []
-    template = tree.first_template
-    langs = tree.languages
-    for b in tree.blocks:
-        if isinstance(b, T.PageBreak) and b.template:
-            template = b.template
-        if not (isinstance(b, T.Figure) and b.region):
-            continue
-        g = gens.get(b.region)
-        if g is None:
-            continue
-        w_mm = _frame_width_mm(theme, template, b.full_bleed, tree.mode) * b.width
-        if g.size:
-            px_w, px_h = g.size
-        else:
-            h_mm = b.height if b.height else w_mm / g.ratio()
-            scale = DPI / 25.4
-            px_w, px_h = w_mm * scale, h_mm * scale
-            k = min(1.0, MAX_SIDE / max(px_w, px_h))
-            px_w, px_h = _round16(px_w * k), _round16(px_h * k)
-        text = ()
-        if g.text is not None:
-            text = tuple((lg, text_in(g.text, lg)) for lg in langs if text_in(g.text, lg))
-            text = tuple(dict.fromkeys(text))
-        reqs.append(RegionRequest(prompt=g.prompt, width=px_w, height=px_h, seed=g.seed, text=text,
-                                  negative_prompt=g.negative_prompt, language=doc.primary, region_id=b.region))
-    return reqs
-
-
-def _meta_strings(doc: Document, edition: str, langs) -> dict:
-    """Document information as plain strings (inline markers removed): PDF metadata, running heads."""
-    def s(v, sep=" · "):
-        if v is None:
-            return ""
-        if isinstance(v, str):
-            return plain(v)
-        vals = [plain(text_in(v, lg)) for lg in langs if text_in(v, lg)]
-        return sep.join(dict.fromkeys(vals))
-    return {"title": s(doc.meta.title), "author": s(doc.meta.author), "subject": s(doc.meta.subject),
-            "keywords": ", ".join(doc.meta.keywords), "lang": "zh-CN" if langs[0] == "zh" else "en"}
-
-
-def _document_id(doc: Document) -> str:
-    import hashlib
-    return "uuid:" + hashlib.sha256(doc.model_dump_json().encode("utf-8")).hexdigest()[:32]
 
 
 def render(spec: Document | dict | str | os.PathLike, *, out: str | os.PathLike | None = None,
@@ -215,13 +134,16 @@ def check_document(doc: Document, root: Path, *, params: dict | None = None) -> 
 
 
 def _render_document(doc: Document, root: Path, *, out, edition, backend, params, model_config) -> RenderResult:
+    from .regions.requests import requests_for
     from .typeset.document import Picture, Typesetter
 
+    # spec → data → layout: after this the layout tree carries everything; the spec is not read again
     doc, edition, assets, tree, theme, folder = _prepare(doc, root, edition, params)
+    del doc
     warnings: list[str] = []
 
     # regions
-    requests = _requests(doc, tree, theme, edition)
+    requests = requests_for(tree)
     pictures: dict[str, Picture] = {rel: Picture(data, aspect) for rel, (data, aspect) in assets.items()}
     region_report = []
     images = []
@@ -242,34 +164,30 @@ def _render_document(doc: Document, root: Path, *, out, edition, backend, params
                                               ai_generated=not img.placeholder)
             region_report.append({"id": req.region_id, "backend": img.backend, "width": req.width,
                                   "height": req.height, "seed": req.seed, **img.info})
-    langs = tree.languages
-    meta = _meta_strings(doc, edition, langs)
-    meta_running = dict(meta)
-    meta_running["title"] = (plain(text_in(doc.meta.title, langs[0]) or "") or meta["title"]) \
-        if edition in ("zh", "en") else meta["title"]
-    ts = Typesetter(tree, theme, folder, pictures, meta_running)
-    res = ts.build(meta)
+
+    # typeset
+    info = tree.info
+    ts = Typesetter(tree, theme, folder, pictures, {"title": info.running_title})
+    res = ts.build({"title": info.title, "author": info.author, "subject": info.subject, "keywords": info.keywords})
     warnings += res.warnings
     if theme.name == "poster" and res.pages > 1:
         warnings.append(f"the poster runs to {res.pages} pages; shorten the text or use the report layout")
 
+    # pdf
     from .pdf import finish
-    date = None
-    env_epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if doc.meta.date:
-        date = _dt.datetime.combine(doc.meta.date, _dt.time(0, 0), tzinfo=_dt.timezone.utc)
-    elif env_epoch and env_epoch.isdigit():
-        date = _dt.datetime.fromtimestamp(int(env_epoch), tz=_dt.timezone.utc)
     xmp = None
     if any(not img.placeholder for img in images):
         from .regions.provenance import xmp_packet
-        xmp = xmp_packet(images, {"title": meta["title"], "producer": "docgen",
-                                  "create_date": (date or _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc)).isoformat(),
-                                  "document_id": _document_id(doc), "content_producer": meta["author"] or "docgen"})
-    pdf = finish(res.pdf, title=meta["title"], author=meta["author"], subject=meta["subject"],
-                 keywords=meta["keywords"], lang=meta["lang"], date=date, xmp=xmp)
+        xmp = xmp_packet(images, {"title": info.title, "producer": "docgen",
+                                  "create_date": (info.date or _EPOCH).isoformat(),
+                                  "document_id": info.document_id, "content_producer": info.author or "docgen"})
+    pdf = finish(res.pdf, title=info.title, author=info.author, subject=info.subject,
+                 keywords=info.keywords, lang=info.lang, date=info.date, xmp=xmp)
     result = RenderResult(pdf=pdf, pages=res.pages, edition=edition, warnings=warnings, regions=region_report,
                           headings=res.headings)
     if out is not None:
         result.save(out)
     return result
+
+
+_EPOCH = _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc)      # the fixed date when the spec gives none

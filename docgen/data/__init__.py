@@ -13,7 +13,8 @@ from typing import Any
 
 from ..errors import Problem, SpecError
 from ..spec.inline import escape
-from ..spec.models import Chart, DataTable, Document, Format, Localized, Table, TableBlock
+from ..spec.blocks import replace
+from ..spec.models import Chart, ChartBlock, DataTable, Document, Format, Localized, Table, TableBlock, walk
 from .formatting import format_value, is_numeric
 from .params import parse_assignments, resolve_params
 from .placeholders import fill, fill_document
@@ -51,24 +52,22 @@ def resolve(doc: Document, root: Path, params: dict[str, Any] | None = None) -> 
         return Resolved(doc)
     datasets = {name: load(name, src, root, values) for name, src in doc.data.items()}
     doc = fill_document(doc, values)
-    body = list(doc.body)
+    tables: dict[str, TableBlock] = {}
     charts: dict[str, dict] = {}
-    for i, b in enumerate(body):
-        where = f"body.{i}"
+    for where, b in walk(doc):          # body and attachments alike, by the blocks' ids
         if isinstance(b, TableBlock) and isinstance(b.table, DataTable):
-            body[i] = TableBlock(table=_table(b.table, _source(datasets, b.table.source, f"{where}.table.source"),
-                                             doc.languages, f"{where}.table"))
-        elif getattr(b, "chart", None) is not None:
+            tables[where] = TableBlock(table=_table(b.table, _source(datasets, b.table.source,
+                                                                     f"{where}.table.source"),
+                                                    doc.languages, f"{where}.table"))
+        elif isinstance(b, ChartBlock):
             charts[where] = _chart(b.chart, _source(datasets, b.chart.source, f"{where}.chart.source"),
                                    doc.languages, f"{where}.chart")
-    if body != list(doc.body):
-        doc = doc.model_copy(update={"body": body})
-    return Resolved(doc, values, datasets, charts)
+    return Resolved(replace(doc, tables), values, datasets, charts)
 
 
 def _data_blocks(doc: Document) -> bool:
-    return any(getattr(b, "chart", None) is not None or isinstance(getattr(b, "table", None), DataTable)
-               for b in doc.body)
+    return any(isinstance(b, ChartBlock) or (isinstance(b, TableBlock) and isinstance(b.table, DataTable))
+               for _, b in walk(doc))
 
 
 def _source(datasets: dict[str, Dataset], name: str, where: str) -> Dataset:

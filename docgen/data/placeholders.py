@@ -91,7 +91,7 @@ def fill_document(doc: Document, values: dict[str, Any]) -> Document:
         return v
 
     data = doc.model_dump(exclude_unset=True)
-    for key in ("meta", "cover", "body"):
+    for key in ("meta", "cover", "body", "gongwen"):
         if key in data:
             data[key] = walk(data[key], (key,))
     if problems:

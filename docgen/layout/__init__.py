@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import functools
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +20,13 @@ from markupsafe import Markup, escape
 from pydantic import ValidationError
 
 from ..errors import LayoutError, Problem, SpecError
-from ..spec.models import Document, Localized, text_in
+from ..spec.inline import plain
+from ..spec.models import Document, GenerateBlock, text_in, walk
+from . import geometry
+from .blocks import dump, to_template
 from .markup import parse_markup
 from .theme import Theme, merge
-from .tree import LayoutTree
+from .tree import DocumentInfo, LayoutTree, PictureRequest
 
 _PKG = Path(__file__).resolve().parent.parent
 
@@ -195,8 +199,10 @@ def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
     return env
 
 
-def _context(doc: Document, edition: str, theme: Theme, data=None) -> dict:
+def _context(doc: Document, edition: str, theme: Theme, data=None, index: dict | None = None) -> dict:
+    """The template's variables.  ``index`` (if given) receives every block's mapping by id."""
     langs = edition_languages(doc, edition)
+    index = {} if index is None else index
 
     def t(text) -> Markup:
         """Localized text -> <t lang=…> elements for this edition (escaped: user text is data)."""
@@ -222,100 +228,103 @@ def _context(doc: Document, edition: str, theme: Theme, data=None) -> dict:
                 return text[lg]
         return ""
 
-    blocks = []
-    for i, b in enumerate(doc.body):
-        path = f"body.{i}"
-        if hasattr(b, "heading") and b.heading is not None:
-            h = b.body
-            blocks.append({"kind": "heading", "id": path, "text": _dump(h.text), "level": h.level, "toc": h.toc})
-        elif hasattr(b, "paragraph"):
-            blocks.append({"kind": "paragraph", "id": path, "text": _dump(b.paragraph)})
-        elif hasattr(b, "list"):
-            lb = b.body
-            blocks.append({"kind": "list", "id": path, "items": [_dump(x) for x in lb.items],
-                           "ordered": lb.ordered})
-        elif hasattr(b, "image"):
-            blocks.append({"kind": "image", "id": path, **_dump(b.image)})
-        elif hasattr(b, "generate"):
-            g = b.generate
-            blocks.append({"kind": "generate", "id": path, "caption": _dump(g.caption), "width": g.width,
-                           "has_text": g.text is not None})
-        elif hasattr(b, "table"):
-            blocks.append({"kind": "table", "id": path, **_dump(b.table)})
-        elif hasattr(b, "chart"):
-            c, series = b.chart, (data.charts.get(path) if data is not None else None) or {}
-            blocks.append({"kind": "chart", "id": path, "type": c.type, "title": _dump(c.title),
-                           "caption": _dump(c.caption), "width": c.width, "height": c.height,
-                           "format": series.get("format") or {"type": "number", "decimals": None, "units": False,
-                                                             "currency": "CNY"}, "categories": series.get("categories", []),
-                           "series": [{"key": s["key"], "name": _dump(s["name"]), "values": s["values"]}
-                                      for s in series.get("series", [])]})
-        else:
-            blocks.append({"kind": "page_break", "id": path})
+    def blocks_of(blocks, path: str) -> list[dict]:
+        out = [to_template(b, f"{path}.{i}", data) for i, b in enumerate(blocks)]
+        index.update((m["id"], m) for m in out)
+        return out
+
     cover = None
     if doc.cover is not None:
-        cover = {"subtitle": _dump(doc.cover.subtitle),
-                 "region": "cover" if doc.cover.generate else None,
-                 "image": _dump(doc.cover.image) if doc.cover.image else None}
-    meta = _dump(doc.meta)
-    if doc.meta.date:
-        meta["date"] = doc.meta.date.isoformat()
+        cover = {"subtitle": dump(doc.cover.subtitle),
+                 "region": COVER if doc.cover.generate else None,
+                 "image": dump(doc.cover.image) if doc.cover.image else None}
+    meta = dump(doc.meta)
+    gongwen = None
+    if getattr(doc, "gongwen", None) is not None:
+        # the official-document fields; each attachment's body converted as the body is, with its own ids
+        gongwen = dump(doc.gongwen)
+        for i, (fj, d) in enumerate(zip(doc.gongwen.fujian, gongwen["fujian"])):
+            d["blocks"] = blocks_of(fj.body, f"gongwen.fujian.{i}.body")
     return {
-        "meta": meta, "cover": cover, "blocks": blocks, "languages": list(langs),
+        "meta": meta, "cover": cover, "blocks": blocks_of(doc.body, "body"), "languages": list(langs),
         "edition": edition, "mode": edition if edition in ("zh", "en") else doc.mode,
         "t": t, "pick": pick, "theme": {"name": theme.name, "toc_depth": theme.toc_depth},
-        "gongwen": _gongwen(doc, edition, theme, data),
+        "gongwen": gongwen,
         # the data stage's results: typed parameters and each source's rows (data, never markup: autoescaped)
         "params": dict(data.params) if data is not None else {},
         "data": {k: [dict(r) for r in ds.rows] for k, ds in data.datasets.items()} if data is not None else {},
     }
 
 
-def _gongwen(doc: Document, edition: str, theme: Theme, data) -> dict | None:
-    """The official-document fields for templates; each attachment's body converted as the body's is."""
-    if getattr(doc, "gongwen", None) is None:
-        return None
-    g = _dump(doc.gongwen)
-    for fj, d in zip(doc.gongwen.fujian, g["fujian"]):
-        part = doc.model_copy(update={"body": fj.body, "gongwen": None})
-        d["blocks"] = _context(part, edition, theme, data)["blocks"]
-    return g
+COVER = "cover"                  # the region id of cover.generate (templates write <region ref="cover">)
 
 
-def _dump(v):
-    """Spec values for templates: models become dicts that hold every field (None when not given,
-    so ``{% if meta.subtitle %}`` works under StrictUndefined); localized text keeps only its languages."""
-    if v is None:
-        return None
-    if isinstance(v, Localized):
-        return v.model_dump(exclude_none=True)
-    if hasattr(type(v), "model_fields"):
-        return {name: _dump(getattr(v, name)) for name in type(v).model_fields}
-    if isinstance(v, (list, tuple)):
-        return [_dump(x) for x in v]
-    if isinstance(v, _dt.date):
-        return v.isoformat()
-    return v
+def picture_requests(doc: Document, langs: tuple[str, ...]) -> dict[str, PictureRequest]:
+    """Every picture the spec asks to be generated, by region id: the cover's and each generate block's."""
+    gens = []
+    if doc.cover is not None and doc.cover.generate is not None:
+        gens.append((COVER, doc.cover.generate))
+    gens += [(bid, b.generate) for bid, b in walk(doc) if isinstance(b, GenerateBlock)]
+    out = {}
+    for rid, g in gens:
+        text: tuple = ()
+        if g.text is not None:
+            text = tuple(dict.fromkeys((lg, text_in(g.text, lg)) for lg in langs if text_in(g.text, lg)))
+        out[rid] = PictureRequest(prompt=g.prompt, seed=g.seed, negative_prompt=g.negative_prompt, text=text,
+                                  aspect=g.ratio(), size=tuple(g.size) if g.size else None, language=doc.primary)
+    return out
+
+
+def _info(doc: Document, edition: str, langs: tuple[str, ...]) -> DocumentInfo:
+    """Document information as plain strings (inline markers removed): PDF metadata, running heads."""
+    def s(v, sep=" · "):
+        if v is None:
+            return ""
+        if isinstance(v, str):
+            return plain(v)
+        vals = [plain(text_in(v, lg)) for lg in langs if text_in(v, lg)]
+        return sep.join(dict.fromkeys(vals))
+    title = s(doc.meta.title)
+    running = (plain(text_in(doc.meta.title, langs[0]) or "") or title) if edition in ("zh", "en") else title
+    date = None
+    env_epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if doc.meta.date:
+        date = _dt.datetime.combine(doc.meta.date, _dt.time(0, 0), tzinfo=_dt.timezone.utc)
+    elif env_epoch and env_epoch.isdigit():
+        date = _dt.datetime.fromtimestamp(int(env_epoch), tz=_dt.timezone.utc)
+    doc_id = "uuid:" + hashlib.sha256(doc.model_dump_json().encode("utf-8")).hexdigest()[:32]
+    return DocumentInfo(title=title, author=s(doc.meta.author), subject=s(doc.meta.subject),
+                        keywords=", ".join(doc.meta.keywords), lang="zh-CN" if langs[0] == "zh" else "en",
+                        running_title=running, date=date, document_id=doc_id)
 
 
 def build(doc: Document, edition: str, base_dir: Path | None = None, *,
           data=None) -> tuple[LayoutTree, Theme, Path]:
-    """``data``: the data stage's :class:`docgen.data.Resolved` (params, sources, chart series)."""
+    """``data``: the data stage's :class:`docgen.data.Resolved` (params, sources, chart series).
+
+    The tree carries everything later stages need: each Figure's picture request and the width of the
+    frame it fills, the edition's languages and mode, and the document's information strings."""
     folder = find(doc.layout, base_dir)
     theme = load_theme(folder, doc.theme, base_dir)
     env = _environment(folder)
+    langs = edition_languages(doc, edition)
+    index: dict[str, dict] = {}
     try:
         tpl = env.get_template("template.xml.j2")
-        markup = tpl.render(**_context(doc, edition, theme, data))
+        markup = tpl.render(**_context(doc, edition, theme, data, index))
     except jinja2.TemplateSyntaxError as e:
         raise LayoutError(f"{e.filename or folder}:{e.lineno}: template syntax error: {e.message}") from None
     except jinja2.UndefinedError as e:
         raise LayoutError(f"{folder / 'template.xml.j2'}: {e.message}") from None
     except jinja2.exceptions.SecurityError as e:
         raise LayoutError(f"{folder / 'template.xml.j2'}: not allowed in a layout template: {e}") from None
-    tree = parse_markup(markup, source=str(folder / "template.xml.j2"))
-    tree.languages = edition_languages(doc, edition)
+    tree = parse_markup(markup, source=str(folder / "template.xml.j2"), pictures=picture_requests(doc, langs),
+                        blocks=index)
+    tree.languages = langs
     tree.mode = edition if edition in ("zh", "en") else doc.mode
+    tree.info = _info(doc, edition, langs)
+    for fig, template in tree.figures():
+        fig.frame_width = geometry.frame_width(theme, template, tree.mode, fig.full_bleed)
     return tree, theme, folder
 
 

@@ -1,7 +1,8 @@
 """Layout markup: the XML a layout template writes in, a :class:`LayoutTree` out.
 
 Elements: ``document`` (attr ``template``), ``p``, ``h``, ``list``/``li``, ``image``, ``region``,
-``table``/``thead``/``row``/``cell``, ``caption``, ``toc``, ``page-break``, ``spacer``; text lives in
+``table``/``thead``/``row``/``cell``, ``caption``, ``toc``, ``page-break``, ``spacer``,
+``block`` (a spec block by id, for kinds without markup of their own); text lives in
 ``<t lang="zh|en|*">`` children and is parsed with the inline syntax (user text arrives here
 autoescaped, so it is character data, never markup).
 """
@@ -41,7 +42,13 @@ def _bool(el, name, default):
     return default if v is None else v.lower() in ("1", "true", "yes")
 
 
-def parse_markup(markup: str, *, source: str = "template") -> T.LayoutTree:
+def parse_markup(markup: str, *, source: str = "template",
+                 pictures: dict[str, T.PictureRequest] | None = None,
+                 blocks: dict[str, dict] | None = None) -> T.LayoutTree:
+    """``pictures``: the generate requests by region id; ``<region ref=…>`` must name one of them.
+    ``blocks``: the spec's blocks' template mappings by id, for ``<block ref=…>``."""
+    pictures = pictures or {}
+    blocks = blocks or {}
     try:
         root = ET.fromstring(markup)
     except ET.ParseError as e:
@@ -62,9 +69,14 @@ def parse_markup(markup: str, *, source: str = "template") -> T.LayoutTree:
             lt.blocks.append(T.ListNode([_texts(li) for li in el.findall("li")], _bool(el, "ordered", False),
                                         el.get("style", "list")))
         elif tag in ("image", "region"):
+            ref = el.get("ref") if tag == "region" else None
+            if tag == "region" and ref not in pictures:
+                known = ", ".join(sorted(pictures)) or "none"
+                raise LayoutError(f"{source}: <region ref={ref!r}> names no picture the spec asks to be generated "
+                                  f"(generate requests: {known})")
             lt.blocks.append(T.Figure(
                 src=el.get("src") if tag == "image" else None,
-                region=el.get("ref") if tag == "region" else None,
+                region=ref, request=pictures.get(ref) if ref else None,
                 width=_float(el, "width", 1.0), height=_float(el, "height"),
                 caption=_texts(el.find("caption")), style=el.get("style", "caption"),
                 full_bleed=_bool(el, "full-bleed", False)))
@@ -84,6 +96,11 @@ def parse_markup(markup: str, *, source: str = "template") -> T.LayoutTree:
             lt.blocks.append(T.PageBreak(el.get("template")))
         elif tag == "spacer":
             lt.blocks.append(T.Spacer(_float(el, "height", 5.0)))
+        elif tag == "block":
+            ref = el.get("ref")
+            if ref not in blocks:
+                raise LayoutError(f"{source}: <block ref={ref!r}> names no block of the spec")
+            lt.blocks.append(T.Element(blocks[ref]["kind"], dict(el.attrib), data=blocks[ref]))
         else:
             lt.blocks.append(_element(el))
     return lt

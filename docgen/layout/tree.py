@@ -6,9 +6,10 @@ means text shared by every language (a plain string in the spec).
 """
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass, field
 
-from ..spec.inline import Span
+from ..spec.inline import Span, parse
 
 Texts = dict[str, list[Span]]          # language ("zh", "en" or "*") -> spans
 
@@ -39,12 +40,27 @@ class ListNode:
     style: str = "list"
 
 
+@dataclass(frozen=True)
+class PictureRequest:
+    """What a generated picture must show: the spec's ``generate:`` request, resolved for one edition."""
+
+    prompt: str
+    seed: int = 0
+    negative_prompt: str = ""
+    text: tuple[tuple[str, str], ...] = ()   # (language, text) the picture must carry, edition's languages
+    aspect: float = 16 / 9                   # width / height asked for (from aspect or size)
+    size: tuple[int, int] | None = None      # pixels asked for
+    language: str = "zh"                     # the document's primary language (prompt suffixes)
+
+
 @dataclass
 class Figure:
-    """A picture: an image file, or a generated region (``region`` = the spec path of its generate block)."""
+    """A picture: an image file, or a generated region (``region`` = the id of its generate request)."""
 
     src: str | None = None             # asset path (image)
-    region: str | None = None          # region id (generate)
+    region: str | None = None          # region id (generate): the block's id, or "cover"
+    request: PictureRequest | None = None   # for a region: what to generate
+    frame_width: float = 0.0           # mm: width of the frame (or page, full bleed) the figure is set in
     width: float = 1.0                 # fraction of the frame width
     height: float | None = None        # mm; None = from the picture's aspect
     caption: Texts = field(default_factory=dict)
@@ -81,12 +97,37 @@ class Spacer:
 @dataclass
 class Element:
     """Any other markup element (charts, official-document parts …): its tag, attributes, text and
-    children, handed to the typesetter's extension registered for the tag."""
+    children, handed to the typesetter's extension registered for the tag.  A ``<block ref=…>`` becomes
+    an Element whose tag is the block's kind and whose ``data`` is the block's template mapping."""
 
     tag: str
     attrs: dict[str, str] = field(default_factory=dict)
     texts: Texts = field(default_factory=dict)
     children: list["Element"] = field(default_factory=list)
+    data: dict = field(default_factory=dict)
+
+
+def texts_of(value) -> Texts:
+    """A text value of a block's template mapping (a string, or ``{lang: text}``) as Texts."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return {"*": parse(value)}
+    return {lg: parse(v) for lg, v in value.items()}
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """The document's information as plain strings for one edition: PDF metadata and running heads."""
+
+    title: str = ""
+    author: str = ""
+    subject: str = ""
+    keywords: str = ""
+    lang: str = "zh-CN"
+    running_title: str = ""            # {title} in headers: the primary language's in single editions
+    date: _dt.datetime | None = None   # creation date (meta.date, else SOURCE_DATE_EPOCH); None = fixed default
+    document_id: str = ""              # uuid:… from the spec's content (XMP)
 
 
 @dataclass
@@ -95,3 +136,14 @@ class LayoutTree:
     first_template: str = "body"
     languages: tuple[str, ...] = ("zh", "en")   # languages shown, in order
     mode: str = "stacked"              # parallel | stacked | zh | en
+    info: DocumentInfo = field(default_factory=DocumentInfo)
+
+    def figures(self) -> list[tuple[Figure, str]]:
+        """Every Figure with the page template it is set on, in order."""
+        out, template = [], self.first_template
+        for b in self.blocks:
+            if isinstance(b, PageBreak) and b.template:
+                template = b.template
+            elif isinstance(b, Figure):
+                out.append((b, template))
+        return out

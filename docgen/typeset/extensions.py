@@ -22,9 +22,18 @@ def register(tag: str, factory: Callable) -> None:
     _REGISTRY[tag] = factory
 
 
+def draws(tag: str) -> Callable[[Callable], Callable]:
+    """Decorator form of :func:`register`."""
+    def deco(factory: Callable) -> Callable:
+        register(tag, factory)
+        return factory
+    return deco
+
+
 def get(tag: str) -> Callable | None:
-    if tag not in _REGISTRY and tag in _PROVIDERS:
-        importlib.import_module(_PROVIDERS[tag])
+    if tag not in _REGISTRY:
+        # a tag nobody provides may be a spec block kind without markup of its own: docgen.typeset.blocks
+        importlib.import_module(_PROVIDERS.get(tag, "docgen.typeset.blocks"))
     return _REGISTRY.get(tag)
 
 
