@@ -22,8 +22,15 @@ from .spec.load import locate
 from .spec.models import Document, ImageBlock, walk
 
 
-@dataclass
+@dataclass(repr=False)
 class RenderResult:
+    """What :func:`render` returns: the finished PDF and what happened on the way.
+
+    ``pdf``: the PDF bytes; ``pages``: page count; ``edition``: parallel, stacked, zh or en; ``warnings``:
+    what the user should know (a character no font covers, placeholder pictures…); ``regions``: one dict
+    per generated region (id, backend, size, seed, path taken, OCR readings); ``headings``: (level, text,
+    page) of every heading; ``path``: where the PDF was written, if it was."""
+
     pdf: bytes
     pages: int
     edition: str
@@ -33,8 +40,14 @@ class RenderResult:
     path: Path | None = None
 
     def save(self, path: str | Path) -> Path:
+        """Write the PDF to ``path`` atomically (a reader never sees a partial file); returns the path."""
         self.path = atomic_write(path, self.pdf)
         return self.path
+
+    def __repr__(self) -> str:
+        where = f", path={str(self.path)!r}" if self.path else ""
+        return (f"RenderResult(edition={self.edition!r}, pages={self.pages}, bytes={len(self.pdf)}, "
+                f"warnings={len(self.warnings)}, regions={len(self.regions)}{where})")
 
 
 def load(spec: Document | dict | str | os.PathLike) -> tuple[Document, Path]:

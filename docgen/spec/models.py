@@ -86,7 +86,12 @@ Bilingual = Literal["parallel", "stacked", "zh", "en"]
 
 
 class Document(SpecModel):
-    """A docgen document."""
+    """A docgen document: what YAML specs and ``docgen.render({...})`` describe.
+
+    ``layout`` names a bundled layout or a layout folder; ``languages`` and ``bilingual`` choose the
+    editions; ``meta`` is the title, author, date…; ``body`` the blocks in order (see
+    :data:`docgen.spec.blocks.BLOCKS`); ``params`` and ``data`` the typed parameters and named data
+    sources; ``gongwen`` the fields of an official document.  ``docgen schema`` prints it as JSON Schema."""
 
     layout: str = Field("report", description="a folder in layouts/, or a path to a layout folder")
     languages: list[Lang] = Field(default_factory=lambda: ["zh", "en"], min_length=1, max_length=2)
