@@ -132,6 +132,10 @@ def cmd_schema(a) -> int:
 
 
 def cmd_doctor(a) -> int:
+    if a.plan:
+        from .regions.doctor import plan_report
+        print(plan_report(a.vram, a.ram, a.size, a.df11, a.verbose))
+        return 0
     from .regions.doctor import report
     for item, status, detail in report(_model_config(a)):
         print(f"{item:22s} {status:8s} {detail}")
@@ -251,6 +255,14 @@ def main(argv: list[str] | None = None) -> int:
         fn=cmd_schema)
     d = sub.add_parser("doctor", help="report GPU, weights and libraries for the image model")
     _add_model_flags(d)
+    g = d.add_argument_group("memory plan")
+    g.add_argument("--plan", action="store_true", help="print the memory planner's table for every memory mode")
+    g.add_argument("--vram", type=float, metavar="GB", help="plan for this much GPU memory (default: detected)")
+    g.add_argument("--ram", type=float, metavar="GB", help="plan for this much host RAM (default: detected)")
+    g.add_argument("--size", default="1328x1328", metavar="WxH", help="picture size (default 1328x1328)")
+    g.add_argument("--df11", action=argparse.BooleanOptionalAction, default=None,
+                   help="DFloat11 weights available (default: assume so and mark the rows that need them)")
+    g.add_argument("--verbose", action="store_true", help="itemise every mode, not only the chosen one")
     d.set_defaults(fn=cmd_doctor)
     c = sub.add_parser("cache", help="generated-image cache")
     c.add_argument("action", choices=["info", "clear"])

@@ -153,3 +153,58 @@ def _cache(config, state) -> list[Row]:
 
 CHECKS: tuple[Callable, ...] = (_torch, _gpu, _host_ram, _weights, _df11_weights, _dfloat11, _lora, _ocr,
                                 _memory_mode, _backend, _cache)
+
+
+# --------------------------------------------------------------------------------------------
+# docgen doctor --plan
+# --------------------------------------------------------------------------------------------
+
+def detect_machine() -> tuple[float | None, float | None, str]:
+    """Free VRAM of GPU 0 and available host RAM in GB (None where unknown), and how they were found."""
+    vram = None
+    how = []
+    try:
+        import torch
+    except ImportError:
+        how.append("no GPU found (torch not installed)")
+    else:
+        if torch.cuda.is_available():
+            free, total = torch.cuda.mem_get_info(0)
+            vram = free / 1e9
+            how.append(f"GPU 0 {torch.cuda.get_device_properties(0).name}: {free / 1e9:.1f} GB free "
+                       f"of {total / 1e9:.1f} GB")
+        else:
+            how.append("no CUDA GPU found")
+    from docgen.regions.qwen import host_ram_bytes
+    ram = host_ram_bytes() / 1e9
+    how.append(f"{ram:.1f} GB host RAM available")
+    return vram, ram, "; ".join(how)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``1328x1328`` (or ``1328×1328``) → (width, height)."""
+    from docgen.errors import SpecError
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        width, height = (int(p) for p in parts)
+    except ValueError:
+        raise SpecError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 1328x1328") from None
+    return width, height
+
+
+def plan_report(vram_gb: float | None = None, ram_gb: float | None = None, size: str | tuple[int, int] = "1328x1328",
+                df11: bool | None = None, verbose: bool = False) -> str:
+    """The planner's table for this machine (or the given figures) as text."""
+    from docgen.regions.plan import format_plan, plan
+
+    header = []
+    if vram_gb is None or ram_gb is None:
+        found_vram, found_ram, how = detect_machine()
+        header.append(f"detected: {how}")
+        vram_gb = found_vram if vram_gb is None else vram_gb
+        ram_gb = found_ram if ram_gb is None else ram_gb
+        if vram_gb is None:
+            header.append("no GPU to plan for: pass --vram GB to plan for another machine")
+            return "\n".join(header)
+    width, height = parse_size(size) if isinstance(size, str) else size
+    return "\n".join(header + [format_plan(plan(vram_gb, ram_gb, (width, height), df11=df11), verbose)])
