@@ -262,8 +262,9 @@ def _render_document(doc: Document, root: Path, *, out, edition, backend, params
         date = _dt.datetime.fromtimestamp(int(env_epoch), tz=_dt.timezone.utc)
     xmp = None
     if any(not img.placeholder for img in images):
-        from .regions.provenance import xmp_packet
-        xmp = xmp_packet(images, {"title": meta["title"], "producer": "docgen",
+        from .pdf.xmp import xmp_packet
+        from .regions.provenance import provenance_records
+        xmp = xmp_packet(provenance_records(images), {"title": meta["title"], "producer": "docgen",
                                   "create_date": (date or _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc)).isoformat(),
                                   "document_id": _document_id(doc), "content_producer": meta["author"] or "docgen"})
     pdf = finish(res.pdf, title=meta["title"], author=meta["author"], subject=meta["subject"],
