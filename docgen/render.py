@@ -234,7 +234,7 @@ def _render_document(doc: Document, root: Path, *, out, edition, backend, params
         for req, img in zip(requests, images):
             overlay, colour, plate = "", (1.0, 1.0, 1.0), False
             if img.overlay_text:
-                from .regions.verify import overlay_colour
+                from .typeset.ink import overlay_colour
                 overlay = " ".join(dict.fromkeys(img.overlay_text.values()))
                 rgb, ok = overlay_colour(img.png)
                 colour, plate = tuple(c / 255 for c in rgb), not ok
