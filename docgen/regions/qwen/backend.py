@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from docgen.errors import ModelError
-from docgen.regions.base import RegionImage, RegionRequest
+from docgen.regions.base import Capabilities, RegionImage, RegionRequest
 from docgen.regions.config import ModelConfig
 from docgen.regions.qwen.load import LIGHTNING_SCHEDULER, LoadedPipeline, load_pipeline
 from docgen.regions.qwen.memory import (
@@ -105,6 +105,8 @@ class QwenImageBackend:
     """Qwen-Image through diffusers: requests in, pictures out (same order, same length)."""
 
     name = "qwen-image"
+    capabilities = Capabilities(generative=True, verify_text=True, cacheable=True, shared_process=True,
+                                placeholder=False)
 
     def __init__(self, config: ModelConfig | None = None):
         self.config = config or ModelConfig.from_env()
