@@ -90,7 +90,8 @@ def cmd_check(a) -> int:
 
 def _add_model_flags(p) -> None:
     g = p.add_argument_group("image model (override env vars and ~/.config/docgen/config.toml)")
-    g.add_argument("--backend", choices=["auto", "draft", "qwen-image"], help="region backend (default: auto)")
+    from .regions.registry import AUTO, backend_names
+    g.add_argument("--backend", choices=[AUTO, *backend_names()], help="region backend (default: auto)")
     g.add_argument("--model", help="Qwen-Image weights: a local folder or a repo id in the local HF cache")
     g.add_argument("--revision", help="weights revision (HF cache snapshot)")
     g.add_argument("--dtype", choices=["bfloat16", "float16", "float32"])

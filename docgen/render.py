@@ -169,7 +169,7 @@ def _render_document(doc: Document, root: Path, *, out, edition, backend, params
         for req, img in zip(requests, images):
             overlay, colour, plate = "", (1.0, 1.0, 1.0), False
             if img.overlay_text:
-                from .regions.verify import overlay_colour
+                from .typeset.ink import overlay_colour
                 overlay = " ".join(dict.fromkeys(img.overlay_text.values()))
                 rgb, ok = overlay_colour(img.png)
                 colour, plate = tuple(c / 255 for c in rgb), not ok
@@ -190,10 +190,11 @@ def _render_document(doc: Document, root: Path, *, out, edition, backend, params
     from .pdf import finish
     xmp = None
     if any(not img.placeholder for img in images):
-        from .regions.provenance import xmp_packet
-        xmp = xmp_packet(images, {"title": info.title, "producer": "docgen",
-                                  "create_date": (info.date or _EPOCH).isoformat(),
-                                  "document_id": info.document_id, "content_producer": info.author or "docgen"})
+        from .pdf.xmp import xmp_packet
+        from .regions.provenance import provenance_records
+        xmp = xmp_packet(provenance_records(images), {
+            "title": info.title, "producer": "docgen", "create_date": (info.date or _EPOCH).isoformat(),
+            "document_id": info.document_id, "content_producer": info.author or "docgen"})
     pdf = finish(res.pdf, title=info.title, author=info.author, subject=info.subject,
                  keywords=info.keywords, lang=info.lang, date=info.date, xmp=xmp)
     result = RenderResult(pdf=pdf, pages=res.pages, edition=edition, warnings=warnings, regions=region_report,

@@ -124,7 +124,7 @@ def test_dfloat11_import_shims_are_scoped():
     import importlib.util
     import sys
 
-    from docgen.regions.qwen import _dfloat11_import_shims
+    from docgen.regions.qwen.memory import _dfloat11_import_shims
 
     had = importlib.util.find_spec("pkg_resources") is not None
     with _dfloat11_import_shims():
@@ -143,7 +143,7 @@ def test_group_offload_placement_runs_and_matches_resident():
     import torch
     from diffusers import QwenImagePipeline
 
-    from docgen.regions.qwen import _place
+    from docgen.regions.qwen.memory import _place
     from qwen_tiny import tiny_model_dir
 
     def picture(mode):

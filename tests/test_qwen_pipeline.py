@@ -192,13 +192,14 @@ def test_folder_with_another_pipeline_is_refused(tiny_dir, tmp_path):
 
 def test_xmp_packet_labels_generated_regions(backend):
     from docgen.regions.draft import DraftBackend
-    from docgen.regions.provenance import AIGC_FIELDS, TC260_NS, xmp_packet
+    from docgen.pdf.xmp import AIGC_FIELDS, TC260_NS, xmp_packet
+    from docgen.regions.provenance import provenance_records
 
     generated = backend.generate([RegionRequest(prompt="lake", width=32, height=32, seed=5, region_id="r1")])
     draft = DraftBackend().generate([RegionRequest(prompt="lake", width=32, height=32, region_id="r2")])
     meta = {"title": "西湖 & <文档>", "content_producer": "示例单位", "document_id": "doc-1"}
-    packet = xmp_packet(generated + draft, meta)
-    assert packet == xmp_packet(generated + draft, meta)                 # deterministic
+    packet = xmp_packet(provenance_records(generated + draft), meta)
+    assert packet == xmp_packet(provenance_records(generated + draft), meta)                 # deterministic
     root = ET.fromstring(packet.decode("utf-8").split("?>", 1)[1].rsplit("<?xpacket", 1)[0])
     label = json.loads(root.find(f".//{{{TC260_NS}}}AIGC").text)
     assert list(label) == list(AIGC_FIELDS)
@@ -207,7 +208,7 @@ def test_xmp_packet_labels_generated_regions(backend):
     assert seeds == ["5", "0"]
     assert [e.text for e in root.iter() if e.tag.endswith("}AIGenerated")] == ["True", "False"]
     # Draft placeholders alone are not AI-generated content: no label.
-    assert b"TC260:AIGC" not in xmp_packet(draft, meta)
+    assert b"TC260:AIGC" not in xmp_packet(provenance_records(draft), meta)
 
 
 def test_doctor_reports_without_crashing(tiny_dir, tmp_path):

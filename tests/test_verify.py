@@ -20,13 +20,12 @@ from docgen.regions.cache import RegionCache
 from docgen.regions.draft import DraftBackend
 from docgen.regions.verify import (
     OCR_UNAVAILABLE,
-    contrast_ratio,
     generate_verified,
     normalise,
-    overlay_colour,
     similarity,
     verify,
 )
+from docgen.typeset.ink import contrast_ratio, overlay_colour
 
 needs_ocr = pytest.mark.skipif(not verify_module.ocr_available()[0], reason="rapidocr not installed")
 

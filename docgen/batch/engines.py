@@ -6,10 +6,11 @@ Three engines share one worker function, :func:`render_task`:
 * ``local`` — a process pool sized to the cores (``concurrent.futures``);
 * ``ray`` — Ray tasks on a cluster, or on a local Ray instance started with ``ray.init()``.
 
-The image pipeline is loaded once per run, not per document: with the draft backend every worker draws
-its own placeholders; with a real backend (Qwen-Image) one *region service* holds the pipeline — a
-``multiprocessing`` manager process for the local pool, Ray actors with ``num_gpus=1`` (one per GPU in
-the cluster) for Ray — and the typesetting workers send it their region requests.  Only the driver
+The image pipeline is loaded once per run, not per document: a backend that holds a GPU (its
+``capabilities.shared_process``, e.g. Qwen-Image) lives in one *region service* — a ``multiprocessing``
+manager process for the local pool, Ray actors with ``num_gpus=1`` (one per GPU in the cluster) for
+Ray — and the typesetting workers send it their region requests; any other backend (the draft
+placeholders) is copied to every worker, which draws its own.  Only the driver
 writes files, so a worker never leaves half a PDF behind.
 """
 from __future__ import annotations
@@ -53,6 +54,7 @@ def describe(e: BaseException) -> str:
 class RegionService:
     """Holds one region backend and generates for every worker, one request list at a time."""
 
+    # built from the backend's registered name in the service's own process: it loads its pipeline there
     def __init__(self, backend_name: str, model_config=None):
         self.backend_name = backend_name
         self.model_config = model_config
@@ -79,20 +81,16 @@ class _ServiceBackend:
 
     name = "service"
 
-    def __init__(self, call: Callable[[list], list], identity: dict | None = None):
+    def __init__(self, call: Callable[[list], list], identity: dict, capabilities):
         self._call = call
-        self._identity = identity or {}
+        self._identity = identity
+        self.capabilities = capabilities        # the served backend's: the worker caches and verifies
 
     def identity(self) -> dict:
         return self._identity
 
     def generate(self, requests):
         return self._call(list(requests))
-
-
-def make_backend(backend_name: str, model_config=None):
-    from ..regions import DraftBackend
-    return DraftBackend() if backend_name == "draft" else RegionService(backend_name, model_config)
 
 
 # ---- the worker ---------------------------------------------------------------------------------------
@@ -127,22 +125,19 @@ def render_task(task: Task, doc=None, root=None, backend=None, model_config=None
 
 
 # ---- engines ------------------------------------------------------------------------------------------
-def run_serial(doc, root: Path, tasks: list[Task], backend_name: str, model_config=None) -> Iterable[Outcome]:
-    backend = make_backend(backend_name, model_config)
-    if isinstance(backend, RegionService):
-        backend = backend._get()
+def run_serial(doc, root: Path, tasks: list[Task], backend, model_config=None) -> Iterable[Outcome]:
     for t in tasks:
         yield render_task(t, doc, root, backend, model_config)
 
 
-def run_local(doc, root: Path, tasks: list[Task], backend_name: str, workers: int, model_config=None,
+def run_local(doc, root: Path, tasks: list[Task], backend, workers: int, model_config=None,
               force_service: bool = False) -> Iterable[Outcome]:
     import concurrent.futures as cf
     import multiprocessing as mp
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     manager = None
-    if backend_name == "draft" and not force_service:
-        backend = make_backend("draft")
+    if not (backend.capabilities.shared_process or force_service):
+        worker_backend = backend
     else:
         from multiprocessing.managers import BaseManager
 
@@ -151,12 +146,12 @@ def run_local(doc, root: Path, tasks: list[Task], backend_name: str, workers: in
         _Manager.register("RegionService", RegionService)
         manager = _Manager(ctx=ctx)
         manager.start()
-        service = manager.RegionService(backend_name, model_config)
+        service = manager.RegionService(backend.name, model_config)
         # the identity keys the shared region cache: the real backend's, not the proxy's
-        backend = _ServiceBackend(service.generate, service.identity())
+        worker_backend = _ServiceBackend(service.generate, service.identity(), backend.capabilities)
     try:
         with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                    initargs=(doc, str(root), backend, model_config, os.getpid())) as pool:
+                                    initargs=(doc, str(root), worker_backend, model_config, os.getpid())) as pool:
             futures = [pool.submit(render_task, t) for t in tasks]
             index = {f: t.index for f, t in zip(futures, tasks)}
             for f in cf.as_completed(futures):
@@ -178,7 +173,7 @@ def ray_available() -> str | None:
     return None
 
 
-def run_ray(doc, root: Path, tasks: list[Task], backend_name: str, workers: int | None,
+def run_ray(doc, root: Path, tasks: list[Task], backend, workers: int | None,
             address: str | None = None, model_config=None) -> Iterable[Outcome]:
     why = ray_available()
     if why:
@@ -199,22 +194,24 @@ def run_ray(doc, root: Path, tasks: list[Task], backend_name: str, workers: int 
             ray.init(num_cpus=workers or os.cpu_count() or 1, **kw)
         started = True
     try:
-        gpus = int(ray.cluster_resources().get("GPU", 0))
-        use_gpu = backend_name != "draft" and gpus > 0
-        n_actors = gpus if use_gpu else 1
-        actor_cls = ray.remote(RegionService).options(num_gpus=1 if use_gpu else 0, num_cpus=0)
-        actors = [actor_cls.remote(backend_name, model_config) for _ in range(n_actors)]
-        identity = ray.get(actors[0].identity.remote())
+        caps = backend.capabilities
+        actors: list[Any] = [None]          # None: each task draws with its own copy of the backend
+        identity: dict = {}
+        if caps.shared_process:
+            gpus = int(ray.cluster_resources().get("GPU", 0))
+            actor_cls = ray.remote(RegionService).options(num_gpus=1 if gpus else 0, num_cpus=0)
+            actors = [actor_cls.remote(backend.name, model_config) for _ in range(max(1, gpus))]
+            identity = ray.get(actors[0].identity.remote())
+        n_actors = len(actors)
         doc_ref = ray.put(doc)
 
         @ray.remote(num_cpus=1)
         def typeset(task, doc, root, actor):
-            if backend_name == "draft":
-                from ..regions import DraftBackend as backend_cls
-                backend = backend_cls()
+            if actor is None:
+                worker_backend = backend
             else:
-                backend = _ServiceBackend(lambda reqs: ray.get(actor.generate.remote(reqs)), identity)
-            return render_task(task, doc, root, backend, model_config)
+                worker_backend = _ServiceBackend(lambda reqs: ray.get(actor.generate.remote(reqs)), identity, caps)
+            return render_task(task, doc, root, worker_backend, model_config)
 
         pending = {typeset.remote(t, doc_ref, str(root), actors[i % n_actors]): t.index
                    for i, t in enumerate(tasks)}

@@ -163,13 +163,10 @@ def run_batch(spec, rows: list[dict[str, Any]] | str | os.PathLike, out: str, *,
     backend_obj, why = get_backend(backend, model_config)
     if why:
         warnings.append(f"generated regions use the draft backend (placeholders): {why}")
-    backend_name = getattr(backend_obj, "name", "draft")
     try:
         identity = backend_obj.identity()
     except Exception:                      # identity of a backend that cannot load yet: its name
-        identity = {"backend": backend_name}
-    if backend_name != "draft":
-        backend_name = backend or os.environ.get("DOCGEN_BACKEND") or "auto"
+        identity = {"backend": backend_obj.name}
     static = _static_key(spec, doc, root, identity)
 
     # plan: output names (checked for escapes and clashes) and keys
@@ -233,11 +230,11 @@ def run_batch(spec, rows: list[dict[str, Any]] | str | os.PathLike, out: str, *,
             progress = sys.stderr.isatty()
         from tqdm import tqdm
         if engine == "ray":
-            stream = run_ray(doc, root, tasks, backend_name, workers, ray_address, model_config)
+            stream = run_ray(doc, root, tasks, backend_obj, workers, ray_address, model_config)
         elif n_workers <= 1:
-            stream = run_serial(doc, root, tasks, backend_name, model_config)
+            stream = run_serial(doc, root, tasks, backend_obj, model_config)
         else:
-            stream = run_local(doc, root, tasks, backend_name, min(n_workers, len(tasks)), model_config)
+            stream = run_local(doc, root, tasks, backend_obj, min(n_workers, len(tasks)), model_config)
         plan_of = {i: (path, key) for i, path, key, _ in plans}
         last_save = time.monotonic()
         journal = M.Journal(journal_path)

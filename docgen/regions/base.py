@@ -62,10 +62,22 @@ class RegionImage:
     placeholder: bool = False        # True for draft art: not a real generated picture
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend is, as the rest of docgen asks it (never by the backend's name)."""
+
+    generative: bool = True         # a generative model makes the pictures
+    verify_text: bool = True        # its lettering may be wrong: read text-bearing pictures back with OCR
+    cacheable: bool = True          # same request + identity → same pixels, worth keeping in the region cache
+    shared_process: bool = False    # holds a GPU: a batch runs one instance in a shared service, not per worker
+    placeholder: bool = False       # marked placeholder art: no AI label, not a real picture
+
+
 class RegionBackend(Protocol):
     """One job: requests in, images out (same order, same length)."""
 
-    name: str
+    name: str                        # the name it is registered under (a batch's region service rebuilds it by name)
+    capabilities: Capabilities
 
     def identity(self) -> dict:
         """What, besides the request, determines the pixels (model id, revision, dtype, versions…)."""

@@ -23,7 +23,6 @@ from typing import Any, Mapping
 
 from docgen.errors import DocgenError
 
-BACKENDS = ("auto", "draft", "qwen-image")
 MEMORY_MODES = ("auto", "none", "model-offload", "group-offload", "dfloat11")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 
@@ -79,7 +78,7 @@ def default_config_path(env: Mapping[str, str] | None = None) -> Path:
 class ModelConfig:
     """How this machine runs the image model.  Frozen and hashable: one loaded pipeline per config."""
 
-    backend: str = "auto"                  # auto | draft | qwen-image
+    backend: str = "auto"                  # auto, or a registered name (docgen.regions.registry): draft, qwen-image…
     model: str = DEFAULT_MODEL             # local folder, or a repo id looked up in the local HF cache only
     revision: str | None = None            # HF cache revision (branch, tag or commit) when `model` is a repo id
     dtype: str = "auto"                    # auto = bfloat16 on CUDA, float32 on CPU
@@ -101,8 +100,9 @@ class ModelConfig:
 
     def __post_init__(self):
         problems = []
-        if self.backend not in BACKENDS:
-            problems.append(f"backend: must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        from docgen.regions.registry import AUTO, backend_names   # here: the registry imports this module
+        if self.backend != AUTO and self.backend not in backend_names():
+            problems.append(f"backend: must be one of {', '.join((AUTO, *backend_names()))}, not {self.backend!r}")
         if self.memory_mode not in MEMORY_MODES:
             problems.append(f"memory_mode: must be one of {', '.join(MEMORY_MODES)}, not {self.memory_mode!r}")
         if self.dtype not in DTYPES:

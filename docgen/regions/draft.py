@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Sequence
 
-from .base import RegionImage, RegionRequest
+from .base import Capabilities, RegionImage, RegionRequest
 
 _FONTS = Path(__file__).resolve().parent.parent / "fonts"
 _MAX_SIDE = 1024          # draft art is a placeholder; keep it light
@@ -40,6 +40,9 @@ class DraftBackend:
     """Deterministic placeholder art; the default when no model is configured."""
 
     name = "draft"
+    # Instant and deterministic, its text right by construction: nothing to cache or verify.
+    capabilities = Capabilities(generative=False, verify_text=False, cacheable=False, shared_process=False,
+                                placeholder=True)
 
     def __init__(self, max_side: int = _MAX_SIDE):
         self.max_side = max_side

@@ -7,7 +7,7 @@ the requested text after normalisation (NFKC, case-folded, letters and digits on
 region is generated again with a new seed (``seed + 1000·k``) up to the retry budget; if no attempt
 reads right, the picture is generated once more *without* the text (no text clause, lettering in the
 negative prompt) and returned with ``overlay_text`` set: the typesetter sets the text as real vector
-type over it, using :func:`overlay_colour` to choose black or white ink.
+type over it (its ink chosen by :func:`docgen.typeset.ink.overlay_colour`).
 
 Policy when RapidOCR is not installed: a picture's text cannot be checked, so it is not trusted either —
 text-bearing regions go straight to the vector-overlay path (``info["ocr"] = "unavailable"``).  The text
@@ -222,44 +222,3 @@ def _annotate(image: RegionImage, request: RegionRequest, *, path: str, attempts
     if overlay_text is not None:
         changes["overlay_text"] = dict(overlay_text)
     return dataclasses.replace(image, **changes)
-
-
-# --------------------------------------------------------------------------------------------
-# Ink for the vector overlay
-# --------------------------------------------------------------------------------------------
-BLACK, WHITE = (0, 0, 0), (255, 255, 255)
-MIN_CONTRAST = 4.5              # WCAG 2 AA for body text
-
-
-def contrast_ratio(lum_a: float, lum_b: float) -> float:
-    """WCAG contrast ratio of two relative luminances."""
-    hi, lo = max(lum_a, lum_b), min(lum_a, lum_b)
-    return (hi + 0.05) / (lo + 0.05)
-
-
-def overlay_colour(png: bytes, box: tuple[int, int, int, int] | None = None) -> tuple[tuple[int, int, int], bool]:
-    """Black or white ink for text set over ``box`` (x0, y0, x1, y1 in the picture's pixels; None = all).
-
-    The ink is the one with the higher WCAG contrast against the box's mean relative luminance.  Against
-    a mean, one of the two always reaches 4.58:1, so ``ok`` asks more: the ink must reach 4.5:1 against
-    nine in ten of the box's pixels (the 90th percentile of the unfavourable side).  When ``ok`` is
-    False the background is too busy for bare type; the typesetter should put a scrim or plate behind it.
-    """
-    import numpy as np
-    from PIL import Image
-
-    image = Image.open(io.BytesIO(png)).convert("RGB")
-    if box is not None:
-        x0, y0, x1, y1 = (int(round(v)) for v in box)
-        x0, y0 = max(0, min(x0, image.width - 1)), max(0, min(y0, image.height - 1))
-        x1, y1 = max(x0 + 1, min(x1, image.width)), max(y0 + 1, min(y1, image.height))
-        image = image.crop((x0, y0, x1, y1))
-    rgb = np.asarray(image, dtype=np.float64) / 255.0
-    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    lum = linear @ np.array([0.2126, 0.7152, 0.0722])
-    mean = float(lum.mean())
-    if contrast_ratio(1.0, mean) >= contrast_ratio(0.0, mean):
-        ink, worst = WHITE, float(np.percentile(lum, 90))          # white ink: the brightest pixels
-        return ink, contrast_ratio(1.0, worst) >= MIN_CONTRAST
-    worst = float(np.percentile(lum, 10))                          # black ink: the darkest pixels
-    return BLACK, contrast_ratio(0.0, worst) >= MIN_CONTRAST
