@@ -20,7 +20,9 @@ from ..layout import tree as T
 from ..spec.inline import Span
 from ..spec.models import Format
 from . import extensions
-from .linebreak import ParaFormat, break_lines, draw_line
+from .breaker import break_lines
+from .text import ParaFormat
+from .textobject import draw_line
 
 # Used when the theme names no chart1…chart8 colours: distinguishable, print-safe, colour-blind aware.
 PALETTE = ("#2f5d8a", "#d1843b", "#5b9a68", "#a8514a", "#7a68a6", "#3d9aa6", "#b59a3a", "#777777")

@@ -22,7 +22,9 @@ from ..spec.inline import Span
 from ..layout.theme import Theme
 from . import extensions
 from .flowables import BREAK_MEMO, Figure, Pair, TextBlock, TocEntry
-from .linebreak import ParaFormat, Run, break_lines, draw_line, missing_chars
+from .breaker import break_lines, missing_chars
+from .text import ParaFormat, Run
+from .textobject import draw_line
 from .styles import Styler, lang_of
 from .table import TextTable
 
@@ -243,7 +245,7 @@ class Typesetter:
         if pic.overlay:
             ts = self.sty.text_style(self.sty.style("title"), None)
             size = max(14.0, min(ts.size, 40.0))
-            from .linebreak import TextStyle
+            from .text import TextStyle
             overlay = [Run(pic.overlay, TextStyle(fonts=ts.fonts, size=size, color=pic.overlay_rgb, bold=True))]
         label = None
         if pic.ai_generated and self.theme.region_label:

@@ -24,7 +24,9 @@ from ..spec.inline import Span
 from . import extensions
 from .flowables import TextBlock
 from .fonts import FontStack
-from .linebreak import NO_END, NO_START, Line, ParaFormat, Run, TextStyle, break_lines, draw_line, missing_chars
+from .breaker import break_lines, missing_chars
+from .text import NO_END, NO_START, Line, ParaFormat, Run, TextStyle
+from .textobject import draw_line
 from .styles import lang_of
 
 _EPS = 1e-6
