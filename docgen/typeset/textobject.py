@@ -109,7 +109,7 @@ def draw_lines(canvas, placed) -> None:
         y = " %.3f Tm" % baseline
         for pc in line.pieces:
             face = pc.face
-            f = face._rl
+            f = face.reportlab_font
             if f is not font or pc.size != size:
                 font, size, subset = f, pc.size, None
                 tabs = fonts.get(f)
