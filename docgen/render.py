@@ -215,6 +215,7 @@ def check_document(doc: Document, root: Path, *, params: dict | None = None) -> 
 
 
 def _render_document(doc: Document, root: Path, *, out, edition, backend, params, model_config) -> RenderResult:
+    from .data import format_value
     from .typeset.document import Picture, Typesetter
 
     doc, edition, assets, tree, theme, folder = _prepare(doc, root, edition, params)
@@ -247,7 +248,7 @@ def _render_document(doc: Document, root: Path, *, out, edition, backend, params
     meta_running = dict(meta)
     meta_running["title"] = (plain(text_in(doc.meta.title, langs[0]) or "") or meta["title"]) \
         if edition in ("zh", "en") else meta["title"]
-    ts = Typesetter(tree, theme, folder, pictures, meta_running)
+    ts = Typesetter(tree, theme, folder, pictures, meta_running, format_value=format_value)
     res = ts.build(meta)
     warnings += res.warnings
     if theme.name == "poster" and res.pages > 1:
