@@ -178,6 +178,8 @@ def char_info(st: TextStyle, lang: str) -> tuple[TextStyle, dict]:
 
 
 def describe(st: TextStyle, ch: str, lang: str):
+    """The glyph record of ``ch`` set in ``st`` (see above), or "\\n" for a forced break and " " for a
+    collapsible space."""
     if ch == "\n" or ch == "\u2028":
         return "\n"
     if ch.isspace() and ch not in "\u00a0\u3000" and not (st.mono and ch == " "):
