@@ -147,6 +147,7 @@ def check_document(doc: Document, root: Path, *, params: dict | None = None) -> 
 
 
 def _render_document(doc: Document, root: Path, *, out, edition, backend, params, model_config) -> RenderResult:
+    from .data import format_value
     from .regions.requests import requests_for
     from .typeset.document import Picture, Typesetter
 
@@ -180,7 +181,7 @@ def _render_document(doc: Document, root: Path, *, out, edition, backend, params
 
     # typeset
     info = tree.info
-    ts = Typesetter(tree, theme, folder, pictures, {"title": info.running_title})
+    ts = Typesetter(tree, theme, folder, pictures, {"title": info.running_title}, format_value=format_value)
     res = ts.build({"title": info.title, "author": info.author, "subject": info.subject, "keywords": info.keywords})
     warnings += res.warnings
     if theme.name == "poster" and res.pages > 1:

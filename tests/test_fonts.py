@@ -12,7 +12,9 @@ from reportlab.pdfgen import canvas
 from docgen.errors import FontError
 from docgen.typeset import fonts
 from docgen.typeset.fonts import BUNDLED_DIR, FontStack, family, load_face, script_of
-from docgen.typeset.linebreak import ParaFormat, Run, TextStyle, break_lines, draw_line, missing_chars
+from docgen.typeset.breaker import break_lines, missing_chars
+from docgen.typeset.text import ParaFormat, Run, TextStyle
+from docgen.typeset.textobject import draw_line
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,9 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 
 from docgen.typeset.fonts import FontStack, family
-from docgen.typeset.linebreak import (NO_END, NO_START, Line, ParaFormat, Run, TextStyle, break_lines,
-                                      draw_line, missing_chars)
+from docgen.typeset.breaker import break_lines, missing_chars
+from docgen.typeset.text import NO_END, NO_START, Line, ParaFormat, Run, TextStyle
+from docgen.typeset.textobject import draw_line
 
 CHECKS = Path(__file__).resolve().parents[2] / "shared" / "checks"
 sys.path.insert(0, str(CHECKS))
@@ -407,19 +408,17 @@ def test_word_records_set_exactly_like_characters(stack, monkeypatch, lang):
     where a line end falls in one: every glyph must land where the character-by-character breaker puts it —
     hyphenation, URL breaks, push-in and pull-out next to Han runs, a lone letterspaced word, inline code
     and style changes inside words included."""
-    import docgen.typeset.linebreak as lb
+    import docgen.typeset.breaker as breaker
     text = (EN + " supercalifragilisticexpialidocious " + MIXED) if lang == "en" else (MIXED + EN)
     k = len(text) // 3
     runs = [Run(text[:k], TextStyle(stack, SIZE)), Run(text[k:2 * k], TextStyle(stack, SIZE, bold=True)),
             Run(text[2 * k:], TextStyle(stack, SIZE, mono=True))]
     checked = 0
-    monkeypatch.setattr(lb, "_RECORDS_MIN_EM", 0)         # records at every width (narrow ones split most)
+    monkeypatch.setattr(breaker, "_RECORDS_MIN_EM", 0)         # records at every width (narrow ones split most)
     for em in (3, 5, 8, 12, 17, 23, 31, 40):
         for fmt in (ParaFormat(lang=lang), ParaFormat(lang=lang, align="left"), ParaFormat(lang=lang, hang_punct=True)):
-            monkeypatch.setattr(lb, "WORD_RECORDS", True)
             fast = _glyph_positions(break_lines(runs, em * SIZE, fmt))
-            monkeypatch.setattr(lb, "WORD_RECORDS", False)
-            ref = _glyph_positions(break_lines(runs, em * SIZE, fmt))
+            ref = _glyph_positions(break_lines(runs, em * SIZE, fmt, reference=True))
             assert len(fast) == len(ref)
             for a, b in zip(fast, ref):
                 assert [g[0] for g in a[0]] == [g[0] for g in b[0]]
@@ -434,7 +433,7 @@ def test_short_ascii_fast_path_sets_like_the_general_path(stack, monkeypatch):
     """Numbers, codes and single words (most table cells) take a direct path: the line must be the one the
     general breaker sets — same glyph positions, width, alignment and indent — and anything that does not
     fit, or needs a second face, goes the general way."""
-    import docgen.typeset.linebreak as lb
+    import docgen.typeset.breaker as breaker
     cases = ["7", "42", "12,345.67", "-0.5%", "(see)", "x_y", "A/B", "https://example.com/a/b/c/d/e/f/g/h"]
     checked = fast = 0
     for text in cases:
@@ -444,9 +443,9 @@ def test_short_ascii_fast_path_sets_like_the_general_path(stack, monkeypatch):
                     runs = [Run(text, TextStyle(stack, 9))]
                     fmt = ParaFormat(lang=lang, align=align, first_indent=4.0)
                     got = _glyph_positions(break_lines(runs, em * 9, fmt))
-                    fast += lb._one_word(runs[0], em * 9, fmt) is not None
+                    fast += breaker._one_word(runs[0], em * 9, fmt) is not None
                     with monkeypatch.context() as m:
-                        m.setattr(lb, "_one_word", lambda *a: None)
+                        m.setattr(breaker, "_one_word", lambda *a: None)
                         ref = _glyph_positions(break_lines(runs, em * 9, fmt))
                     assert len(got) == len(ref)
                     for a, b in zip(got, ref):
@@ -457,13 +456,13 @@ def test_short_ascii_fast_path_sets_like_the_general_path(stack, monkeypatch):
     assert fast > 100 and checked - fast > 20         # both paths were exercised
 
 
-def test_english_prose_fast_path_sets_like_the_general_path(stack, monkeypatch):
+def test_english_prose_fast_path_sets_like_the_general_path(stack):
     """Plain English paragraphs (one style, printable ASCII, one face) are broken on whole words: every
     glyph, line width, hyphen and last-line flag must be what the general breaker gives — push-in by
     squeezing word spaces, dictionary hyphenation, compounds, punctuation that may not start or end a line,
     collapsed spaces, first-line width and indent — and the cases it leaves (a word wider than the line, a
     lone word to letterspace) must still come out right through the general path."""
-    import docgen.typeset.linebreak as lb
+    from docgen.typeset.latin import latin_lines
     words = ("the of and typesetting automation High-quality e-mail Pydantic (see) [note] 50% 3.14 well-known "
              "internationalization supercalifragilisticexpialidocious a I re-render documents. quickly, Reports; "
              "ok! what? ReportLab's \"quoted\" x-ray 2026-11-28 hyphenation representation co-operate "
@@ -482,10 +481,8 @@ def test_english_prose_fast_path_sets_like_the_general_path(stack, monkeypatch):
                             ParaFormat(lang="en", align="right", hyphenate=False)):
                     for fw in (None, em * SIZE * 0.6):
                         got = break_lines(runs, em * SIZE, fmt, first_width=fw)
-                        fast += lb._latin_lines(runs[0], em * SIZE, fmt, fw) is not None
-                        with monkeypatch.context() as m:
-                            m.setattr(lb, "LATIN_FAST", False)
-                            ref = break_lines(runs, em * SIZE, fmt, first_width=fw)
+                        fast += latin_lines(runs[0], em * SIZE, fmt, fw) is not None
+                        ref = break_lines(runs, em * SIZE, fmt, first_width=fw, reference=True)
                         a, b = _glyph_positions(got), _glyph_positions(ref)
                         assert len(a) == len(b)
                         for x, y in zip(a, b):
@@ -528,7 +525,7 @@ def test_lines_drawn_together_match_lines_drawn_one_by_one(stack):
     colour and render mode from line to line: the page must read exactly as when each line is drawn on its
     own — same glyphs, positions, fonts and colours, one link annotation per linked piece, the same
     underline and hyphen shapes — and the canvas state after it must be the same."""
-    from docgen.typeset.linebreak import draw_lines
+    from docgen.typeset.textobject import draw_lines
     single = FontStack((stack.latin[0],), (family("NotoSerifSC-Regular.ttf"),))    # CJK bold: synthetic
     runs = [Run(MIXED, TextStyle(single, SIZE)), Run("加粗的中文" * 6, TextStyle(single, SIZE, bold=True)),
             Run(" see the documentation ", TextStyle(single, SIZE, color=(0.8, 0.1, 0.1), href="https://example.com",

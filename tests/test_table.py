@@ -16,7 +16,7 @@ from reportlab.platypus import SimpleDocTemplate
 import docgen
 from docgen.typeset.flowables import Pair, TextBlock
 from docgen.typeset.fonts import FontStack, family
-from docgen.typeset.linebreak import ParaFormat, Run, TextStyle
+from docgen.typeset.text import ParaFormat, Run, TextStyle
 from docgen.typeset.table import TextTable
 from pdfutil import lines_of, nows, pypdf_text
 

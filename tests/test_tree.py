@@ -62,7 +62,7 @@ def test_a_new_kind_needs_a_model_a_conversion_and_a_drawing(monkeypatch):
                         lambda b, bid, data: {"text": layout_blocks.dump(b.quote)})
 
     def draw(ts, el):
-        return ts._bilingual(T.texts_of(el.data["text"]), lambda lg, spans, second: ts._block(spans, lg, "body"))
+        return ts.bilingual(T.texts_of(el.data["text"]), lambda lg, spans, second: ts.block(spans, lg, "body"))
     monkeypatch.setitem(extensions._REGISTRY, "quote", draw)
     doc = Document.model_validate({"meta": {"title": "引文"}, "body": [{"paragraph": "前文。"}]})
     # the spec's union is the first file of the recipe; here the block is put in without it

@@ -11,7 +11,9 @@ from reportlab.pdfgen import canvas
 from reportlab.platypus import Paragraph
 
 from docgen.typeset.fonts import family, FontStack
-from docgen.typeset.linebreak import ParaFormat, Run, TextStyle, break_lines, draw_line
+from docgen.typeset.breaker import break_lines
+from docgen.typeset.text import ParaFormat, Run, TextStyle
+from docgen.typeset.textobject import draw_line
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = ("截至2024年12月31日，项目共完成了第3.2版的测试，覆盖率达到98.6%。《党政机关公文格式》规定：正文一般用3号仿宋体字，"

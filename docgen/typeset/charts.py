@@ -20,7 +20,9 @@ from ..layout import tree as T
 from ..spec.inline import Span
 from ..spec.models import Format
 from . import extensions
-from .linebreak import ParaFormat, break_lines, draw_line
+from .breaker import break_lines
+from .text import ParaFormat
+from .textobject import draw_line
 
 # Used when the theme names no chart1…chart8 colours: distinguishable, print-safe, colour-blind aware.
 PALETTE = ("#2f5d8a", "#d1843b", "#5b9a68", "#a8514a", "#7a68a6", "#3d9aa6", "#b59a3a", "#777777")
@@ -49,12 +51,14 @@ class ChartFlowable(Flowable):
     """The plot itself (axes, marks, labels, legend), ``width`` × ``height`` of the frame."""
 
     def __init__(self, kind: str, categories: list[str], series: list[Series], fmt: Format, *, lang: str,
-                 width_frac: float, height: float, label, colors: list[tuple], ink: tuple, rule: tuple):
+                 width_frac: float, height: float, label, format_value, colors: list[tuple], ink: tuple,
+                 rule: tuple):
         super().__init__()
         self.kind, self.categories, self.series, self.fmt = kind, categories, series, fmt
         self.lang = lang
         self.width_frac, self.box_h = width_frac, height
         self.label = label                  # text -> list[Run] in the chart's label style
+        self.format_value = format_value    # (value, Format, lang) -> text: the spec's number formatting
         self.colors, self.ink, self.rule = colors, ink, rule
         self.spaceAfter = 4
 
@@ -76,9 +80,8 @@ class ChartFlowable(Flowable):
         return line.width if line is not None else 0.0
 
     def _fmt(self, v: float, decimals: int | None = None) -> str:
-        from ..data.formatting import format_value
         f = self.fmt if decimals is None else self.fmt.model_copy(update={"decimals": decimals})
-        return format_value(v, f, self.lang)
+        return self.format_value(v, f, self.lang)
 
     def _tick_labels(self, ticks: list[float]) -> list[str]:
         if self.fmt.decimals is not None:
@@ -229,12 +232,11 @@ class ChartFlowable(Flowable):
         top = cy + row * len(vals) / 2
         lg = self._drawing(s, max(row * len(vals), 1))
         pct = Format(type="percent", decimals=1)
-        from ..data.formatting import format_value
         n = len(vals)
         for i, (cat, v) in enumerate(zip(self.categories, vals)):
             lg.add(Rect(0, (n - i - 1) * row + s * 0.05, s * 0.9, s * 0.9,
                         fillColor=_rl(self.colors[i % len(self.colors)]), strokeColor=None))
-            share = format_value(v / total if total else 0.0, pct, self.lang)
+            share = self.format_value(v / total if total else 0.0, pct, self.lang)
             self._text(f"{cat}  {self._fmt(v)}  ({share})", lx + s * 1.4, top - (i + 1) * row + s * 0.12)
         self._render(lg, lx, top - row * len(vals))
 
@@ -286,19 +288,20 @@ def make_chart(ts, el: T.Element) -> list:
     scale = 1.0 if label_style == "chart-label" else 0.9
 
     def label(text: str):
-        return ts._runs([Span(text)], label_style, scale=scale, color="text")
+        return ts.runs([Span(text)], label_style, scale=scale, color="text")
 
     out: list = []
     title_style = "chart-title" if "chart-title" in theme.styles else "h3"
     if title:
-        out += ts._bilingual(title, lambda lg, spans, second: ts._block(
+        out += ts.bilingual(title, lambda lg, spans, second: ts.block(
             spans, lg, title_style, keep=True, indent=False, align="center", space_before=6,
             color=theme.stacked_secondary if second else None, scale=0.85 if second else 1.0))
     out.append(ChartFlowable(kind, cats, series, fmt, lang=lang, width_frac=_float(el.attrs.get("width", "1"),
                              "chart width"), height=_float(el.attrs.get("height", "70"), "chart height") * mm,
-                             label=label, colors=colors, ink=theme.color("text"), rule=theme.color("rule")))
+                             label=label, format_value=ts.format_value, colors=colors, ink=theme.color("text"),
+                             rule=theme.color("rule")))
     if caption:
-        out += ts._caption(caption, "caption")
+        out += ts.caption(caption, "caption")
     return out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from reportlab.lib.units import mm
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
@@ -20,10 +21,13 @@ from ..errors import LayoutError, RenderError
 from ..layout import geometry
 from ..layout import tree as T
 from ..spec.inline import Span
+from ..spec.models import Format
 from ..layout.theme import Theme
 from . import extensions
 from .flowables import BREAK_MEMO, Figure, Pair, TextBlock, TocEntry
-from .linebreak import ParaFormat, Run, break_lines, draw_line, missing_chars
+from .breaker import break_lines, missing_chars
+from .text import ParaFormat, Run
+from .textobject import draw_line
 from .styles import Styler, lang_of
 from .table import TextTable
 
@@ -54,6 +58,8 @@ class _Doc(BaseDocTemplate):
         self.heading_pages: dict[str, int] = {}
         self.section_of_page: dict[int, str] = {}
         self.outline_level = -1
+        self.blank_pages: set[int] = set()           # pages that ended with nothing on them
+        self.unnumbered_pages: set[int] = set()      # pages a flowable asked to go without a folio
         super().__init__(buf, **kw)
 
 
@@ -71,14 +77,23 @@ def _fmt_running(text: str, values: dict) -> str:
 
 
 class Typesetter:
+    """A layout tree, its theme and the pictures in; :meth:`build` gives the PDF.
+
+    Extension factories (typeset/extensions.py) receive the Typesetter and use only its public surface,
+    listed there: the methods below without a leading underscore and the attributes set in ``__init__``
+    without one."""
+
     def __init__(self, tree: T.LayoutTree, theme: Theme, layout_dir, pictures: dict[str, Picture],
-                 meta: dict):
+                 meta: dict, *, format_value: Callable[[Any, Format | None, str], str]):
         self.tree = tree
         self.theme = theme
         self.layout_dir = layout_dir                   # fonts named relative to the layout folder
         self.sty = Styler(theme, layout_dir)
         self.pictures = pictures
         self.meta = meta                               # title per language, etc.
+        # numbers as the spec formats them (value, Format, lang) -> text: handed in by the caller, so that
+        # typesetting does not import the data stage
+        self.format_value = format_value
         self.warnings: list[str] = []
         self.langs = tree.languages
         self.mode = tree.mode
@@ -88,26 +103,44 @@ class Typesetter:
         self.page_w, self.page_h = (v * mm for v in theme.page_size_mm())
         # line breaks by (runs, width, format), shared by every render of the process (see BREAK_MEMO)
         self._breaks = BREAK_MEMO
+        self._state: dict[str, Any] = {}               # extensions' per-pass state (see state())
 
     # -- runs ------------------------------------------------------------------------------------------
-    def _runs(self, spans: list[Span], style_name: str, *, color=None, scale=1.0) -> list[Run]:
+    def runs(self, spans: list[Span], style_name: str, *, color=None, scale=1.0) -> list[Run]:
+        """The runs of ``spans`` in the theme style ``style_name`` (``color``: a theme colour name or hex,
+        ``scale``: of the style's size); characters no font covers become warnings."""
         st = self.sty.style(style_name)
         runs = self.sty.runs(spans, self.sty.text_style(st, color, scale))
-        miss = missing_chars(runs)
-        for ch in miss:
+        self.note_missing(runs, spans)
+        return runs
+
+    def note_missing(self, runs: list[Run], spans: list[Span]) -> None:
+        """Warn once per document about each character of ``runs`` that no font covers (``spans``: the
+        source text, quoted in the warning)."""
+        for ch in missing_chars(runs):
             if ch not in self._missing:
                 self._missing.add(ch)
                 self.warnings.append(f"no font covers {ch!r} (U+{ord(ch):04X}) in "
                                      f"{''.join(s.text for s in spans)[:30]!r}")
-        return runs
 
-    def _block(self, spans, lang, style_name, *, color=None, scale=1.0, keep=None, space_before=None,
+    def state(self, key: str, factory: Callable[[], Any]) -> Any:
+        """An extension's state for the current layout pass: ``factory()`` the first time ``key`` is asked
+        for in a pass (a two-pass document starts over in the second), the same object afterwards."""
+        got = self._state.get(key)
+        if got is None:
+            got = self._state[key] = factory()
+        return got
+
+    def block(self, spans, lang, style_name, *, color=None, scale=1.0, keep=None, space_before=None,
                space_after=None, align=None, indent=True, on_draw=None, label=None, left=0.0,
                bullet=None) -> TextBlock:
+        """A paragraph of ``spans`` in language ``lang`` and theme style ``style_name``; the keywords
+        override the style (``keep``: keep with next; ``indent``: first-line indent; ``on_draw(canvas,
+        block)``: called when it is drawn; ``label``/``left``/``bullet``: a list item's marker)."""
         st = self.sty.style(style_name)
         lg = lang_of(lang, spans)
         return TextBlock(
-            self._runs(spans, style_name, color=color, scale=scale),
+            self.runs(spans, style_name, color=color, scale=scale),
             self.sty.para_format(st, lg, align=align, indent=indent),
             size=st.size * scale, leading=st.leading_pt() * scale,
             space_before=st.space_before if space_before is None else space_before,
@@ -115,14 +148,16 @@ class Typesetter:
             keep_with_next=st.keep_with_next if keep is None else keep, on_draw=on_draw,
             label_runs=label, left=left, bullet=bullet, memo=self._breaks)
 
-    def _langs_of(self, texts: T.Texts) -> list[tuple[str, list[Span]]]:
+    def languages_of(self, texts: T.Texts) -> list[tuple[str, list[Span]]]:
+        """(language, spans) of ``texts`` in the edition's language order; ("*", spans) for text that is
+        the same in every language."""
         if "*" in texts:
             return [("*", texts["*"])]
         return [(lg, texts[lg]) for lg in self.langs if lg in texts]
 
-    def _bilingual(self, texts: T.Texts, make) -> list:
+    def bilingual(self, texts: T.Texts, make) -> list:
         """Arrange one block's languages by the edition's mode; make(lang, spans, secondary) -> flowable."""
-        items = self._langs_of(texts)
+        items = self.languages_of(texts)
         if not items:
             return []
         if self.mode == "parallel":
@@ -145,9 +180,9 @@ class Typesetter:
         for b in self.tree.blocks:
             if isinstance(b, T.Para):
                 def mk(lg, spans, second, b=b):
-                    blk = self._block(spans, lg, b.style, color=sec_color if second else None)
+                    blk = self.block(spans, lg, b.style, color=sec_color if second else None)
                     return blk
-                parts = self._bilingual(b.texts, mk)
+                parts = self.bilingual(b.texts, mk)
                 if self.mode == "stacked" and len(parts) == 2:
                     parts[0].spaceAfter = min(parts[0].spaceAfter, 3)
                 story += parts
@@ -178,7 +213,7 @@ class Typesetter:
     def _heading(self, b: T.Heading) -> list:
         style = b.style or f"h{b.level}"
         key = f"h{len(self.headings)}"
-        items = self._langs_of(b.texts)
+        items = self.languages_of(b.texts)
         title = " · ".join("".join(s.text for s in sp) for _, sp in items)
         self.headings.append((b.level, title, key))
 
@@ -201,32 +236,33 @@ class Typesetter:
             on = mark if first[0] else None
             first[0] = False
             if second and self.mode == "stacked":
-                return self._block(spans, lg, style, color=self.theme.stacked_secondary, scale=0.8,
+                return self.block(spans, lg, style, color=self.theme.stacked_secondary, scale=0.8,
                                    space_before=0, keep=True, on_draw=on)
-            return self._block(spans, lg, style, on_draw=on,
+            return self.block(spans, lg, style, on_draw=on,
                                keep=True, space_after=2 if self.mode == "stacked" and len(items) > 1 else None)
 
-        return self._bilingual(b.texts, mk)
+        return self.bilingual(b.texts, mk)
 
     def _list(self, b: T.ListNode) -> list:
         out = []
         st = self.sty.style(b.style)
         for i, it in enumerate(b.items, 1):
             def mk(lg, spans, second, i=i):
-                lab = self._runs([Span(f"{i}.")], b.style) if b.ordered else None
-                return self._block(spans, lg, b.style, color=self.theme.stacked_secondary if second else None,
+                lab = self.runs([Span(f"{i}.")], b.style) if b.ordered else None
+                return self.block(spans, lg, b.style, color=self.theme.stacked_secondary if second else None,
                                    indent=False, label=lab, left=st.size * (2.0 if b.ordered else 1.4),
                                    bullet=None if b.ordered else self.theme.color("accent"),
                                    align="left" if lang_of(lg, spans) == "en" else None)
-            out += self._bilingual(it, mk)
+            out += self.bilingual(it, mk)
         if out:
             out[-1].spaceAfter = max(out[-1].spaceAfter, self.sty.style("body").space_after)
         return out
 
-    def _caption(self, texts: T.Texts, style: str) -> list:
+    def caption(self, texts: T.Texts, style: str) -> list:
+        """One unindented block per language of ``texts`` in theme style ``style``."""
         out = []
-        for lg, spans in self._langs_of(texts):
-            out.append(self._block(spans, lg, style, indent=False))
+        for lg, spans in self.languages_of(texts):
+            out.append(self.block(spans, lg, style, indent=False))
         return out
 
     def _frame_height(self) -> float:
@@ -241,38 +277,38 @@ class Typesetter:
         if pic.overlay:
             ts = self.sty.text_style(self.sty.style("title"), None)
             size = max(14.0, min(ts.size, 40.0))
-            from .linebreak import TextStyle
+            from .text import TextStyle
             overlay = [Run(pic.overlay, TextStyle(fonts=ts.fonts, size=size, color=pic.overlay_rgb, bold=True))]
         label = None
         if pic.ai_generated and self.theme.region_label:
-            label = self._runs([Span("AI 生成 · AI-generated")], "caption", color="#ffffff", scale=0.85)
+            label = self.runs([Span("AI 生成 · AI-generated")], "caption", color="#ffffff", scale=0.85)
         fig = Figure(pic.png, None, b.height * mm if b.height else None, pic.aspect, b.width,
-                     caption=self._caption(b.caption, b.style), overlay=overlay, label=label,
+                     caption=self.caption(b.caption, b.style), overlay=overlay, label=label,
                      overlay_plate=pic.overlay_plate,
                      full_bleed=b.full_bleed, max_h=self._frame_height(),
                      space_after=self.sty.style(b.style).space_after)
         return [fig]
 
     def _table(self, b: T.TableNode) -> list:
-        return [_TableBox(self, b)] + self._caption(b.caption, "caption")
+        return [_TableBox(self, b)] + self.caption(b.caption, "caption")
 
     def _toc(self, b: T.Toc) -> list:
         out = []
-        for lg, spans in self._langs_of(b.title)[:1] if self.mode != "stacked" else self._langs_of(b.title):
-            out.append(self._block(spans, lg, "toc-title", indent=False,
+        for lg, spans in self.languages_of(b.title)[:1] if self.mode != "stacked" else self.languages_of(b.title):
+            out.append(self.block(spans, lg, "toc-title", indent=False,
                                    space_after=self.sty.style("toc-title").space_after))
-        if self.mode == "parallel" and len(self._langs_of(b.title)) > 1:
-            out = [self._block(sum((sp + [Span(" · ")] for _, sp in self._langs_of(b.title)), [])[:-1],
+        if self.mode == "parallel" and len(self.languages_of(b.title)) > 1:
+            out = [self.block(sum((sp + [Span(" · ")] for _, sp in self.languages_of(b.title)), [])[:-1],
                                "zh", "toc-title", indent=False)]
         st = self.sty.style(b.style)
         depth = self.theme.toc_depth
         for level, title, key in self._toc_headings():
             if level > depth:
                 continue
-            runs = self._runs([Span(title)], b.style)
+            runs = self.runs([Span(title)], b.style)
             fmt = ParaFormat(align="left", lang="zh")
             out.append(TocEntry(runs, fmt, key, level, st.leading_pt(), st.size,
-                                page_of=self._page_of, number_runs=lambda s, n=b.style: self._runs([Span(s)], n)))
+                                page_of=self._page_of, number_runs=lambda s, n=b.style: self.runs([Span(s)], n)))
         return out
 
     def _toc_headings(self):
@@ -281,7 +317,7 @@ class Typesetter:
         k = 0
         for b in self.tree.blocks:
             if isinstance(b, T.Heading):
-                items = self._langs_of(b.texts)
+                items = self.languages_of(b.texts)
                 title = " · ".join("".join(s.text for s in sp) for _, sp in items)
                 if b.toc:
                     out.append((b.level, title, f"h{k}"))
@@ -334,7 +370,7 @@ class Typesetter:
                 if not pattern:
                     continue
                 text = _fmt_running(pattern, values)
-                runs = self._runs([Span(text)], r.style)
+                runs = self.runs([Span(text)], r.style)
                 lines = break_lines(runs, w, ParaFormat(align=align, lang="zh"))
                 if lines:
                     draw_line(canv, lines[0], x0, base)
@@ -353,17 +389,14 @@ class Typesetter:
         official document's 版记 page after a blank page) go unnumbered."""
         f = self.theme.folio
         page = values["page"]
-        blank = getattr(doc, "blank_pages", None)
-        if blank is None:
-            blank = doc.blank_pages = set()
         if doc.frame is not None and doc.frame._atTop:
-            blank.add(page)
+            doc.blank_pages.add(page)
             if f.skip_blank:
                 return
-        if page in getattr(doc, "unnumbered_pages", ()):
+        if page in doc.unnumbered_pages:
             return
         st = self.sty.style(f.style)
-        runs = self._runs([Span(_fmt_running(f.format, values))], f.style)
+        runs = self.runs([Span(_fmt_running(f.format, values))], f.style)
         # Latin rules keep the spaces of "— 1 —" (Chinese rules would collapse them)
         lines = break_lines(runs, self.page_w, ParaFormat(align="left", lang="en", hyphenate=False))
         if not lines:
@@ -416,6 +449,7 @@ class Typesetter:
         templates.sort(key=lambda t: t.id != first)
         doc.addPageTemplates(templates)
         self.headings = []
+        self._state = {}
         story = self.flowables()
         try:
             doc.build(story)
@@ -462,7 +496,7 @@ def _make_table(ts: Typesetter, node: T.TableNode) -> tuple[list, list, list[flo
     align = list(node.align or [])[:n]
     align += ["left"] * (n - len(align))
     sec = ts.theme.stacked_secondary
-    langs_of, block = ts._langs_of, ts._block
+    langs_of, block = ts.languages_of, ts.block
 
     def cell(texts, style, j):
         return [block(spans, lg, style, indent=False, align=align[j],

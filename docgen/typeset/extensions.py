@@ -1,8 +1,29 @@
 """Extension elements: layout markup tags beyond the core set, mapped to flowable factories.
 
-A factory takes the Typesetter and the :class:`docgen.layout.tree.Element` and returns flowables.
-Modules that provide elements register them here at import; this module imports them lazily, so a
-document that uses none of them pays nothing.
+A factory ``make(ts, el) -> list[Flowable]`` takes the :class:`~docgen.typeset.document.Typesetter` and
+the :class:`docgen.layout.tree.Element` and returns ReportLab flowables.  Modules that provide elements
+(typeset/charts.py, typeset/gongwen.py, a user's own) register them here at import; this module imports
+the built-in ones lazily, so a document that uses none of them pays nothing.
+
+The contract — all a factory may use of the Typesetter (nothing with a leading underscore):
+
+* text: ``ts.runs(spans, style, *, color, scale)`` (runs in a theme style), ``ts.block(spans, lang, style,
+  …)`` (a paragraph flowable), ``ts.caption(texts, style)`` (one block per language),
+  ``ts.bilingual(texts, make)`` (``make(lang, spans, secondary)`` arranged by the edition's mode),
+  ``ts.languages_of(texts)`` ((lang, spans) in edition order), ``ts.note_missing(runs, spans)`` (warn
+  about characters no font covers, for runs built by hand), ``ts.format_value(value, Format, lang)``
+  (numbers as the spec formats them);
+* state: ``ts.state(key, factory)``, the extension's own object for the current layout pass (a two-pass
+  document starts over in the second);
+* read-only facts: ``ts.theme``, ``ts.sty`` (the theme's styles and font stacks), ``ts.tree``,
+  ``ts.langs``, ``ts.mode``, ``ts.page_w``/``ts.page_h`` (pt);
+* what it may add to: ``ts.warnings`` (strings) and ``ts.headings`` ((level, title, key) of this pass, for
+  the outline and the contents; the flowable bookmarks ``key`` when drawn).
+
+When drawing, a flowable finds the document template at ``canv._doctemplate`` (ReportLab's): ``dry`` is
+true in the first of two passes (nothing is drawn); ``heading_pages`` (key -> page) and ``outline_level``
+are what a heading records when drawn; ``blank_pages`` and ``unnumbered_pages`` are the page-number sets
+the folio reads.
 """
 from __future__ import annotations
 

@@ -10,7 +10,9 @@ from typing import Callable, Sequence
 
 from reportlab.platypus.flowables import Flowable
 
-from .linebreak import Line, ParaFormat, Run, break_lines, draw_line, draw_lines, quick_line
+from .breaker import break_lines, quick_line
+from .text import Line, ParaFormat, Run
+from .textobject import draw_line, draw_lines
 
 _EPS = 1e-6
 # Line breaks are kept per process, least recently used dropped first: the second pass of a two-pass

@@ -59,7 +59,7 @@ class Face:
             font = pdfmetrics.getFont(self.name)
         except KeyError:
             font = _register(self.name, self.path, self.index)
-        object.__setattr__(self, "_rl", font)             # the ReportLab TTFont (draw_line encodes with it)
+        object.__setattr__(self, "reportlab_font", font)  # the ReportLab TTFont (textobject.py encodes with it)
         object.__setattr__(self, "_tt", font.face)
         object.__setattr__(self, "_widths", font.face.charWidths)
         object.__setattr__(self, "_cmap", font.face.charToGlyph)

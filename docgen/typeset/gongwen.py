@@ -25,7 +25,9 @@ from ..spec.inline import Span
 from . import extensions
 from .flowables import TextBlock
 from .fonts import FontStack
-from .linebreak import NO_END, NO_START, Line, ParaFormat, Run, TextStyle, break_lines, draw_line, missing_chars
+from .breaker import break_lines
+from .text import NO_END, NO_START, Line, ParaFormat, Run, TextStyle
+from .textobject import draw_line
 from .styles import lang_of
 
 _EPS = 1e-6
@@ -66,17 +68,13 @@ def grid_of(ts) -> Grid:
 class _State:
     """Per-pass bookkeeping: heading counters and the last flowable (that the signature keeps with)."""
 
-    def __init__(self, key):
-        self.key = key
+    def __init__(self):
         self.counters = [0, 0, 0, 0]
         self.last: Flowable | None = None
 
 
 def _state(ts) -> _State:
-    st = ts.__dict__.get("_gongwen_state")
-    if st is None or st.key is not ts.headings:     # the Typesetter starts a fresh headings list each pass
-        st = ts._gongwen_state = _State(ts.headings)
-    return st
+    return ts.state("gongwen", _State)
 
 
 # ---------------------------------------------------------------------------------------------- fonts, text
@@ -93,11 +91,7 @@ def _text_style(ts, name: str, color: str | None = None, size: float | None = No
 
 def _runs(ts, spans: list[Span], style: str, *, color=None, size=None) -> list[Run]:
     runs = ts.sty.runs(spans, _text_style(ts, style, color, size))
-    for ch in missing_chars(runs):
-        if ch not in ts._missing:
-            ts._missing.add(ch)
-            ts.warnings.append(f"no font covers {ch!r} (U+{ord(ch):04X}) in "
-                               f"{''.join(s.text for s in spans)[:30]!r}")
+    ts.note_missing(runs, spans)
     return runs
 
 
@@ -233,7 +227,7 @@ def _translated(ts, g: Grid, texts: T.Texts, primary) -> list:
     """The edition's first language through ``primary(lang, spans)``; a second language (a stacked
     reference translation) follows in the small gw-en style, on the same row pitch."""
     out = []
-    for i, (lg, spans) in enumerate(ts._langs_of(texts)):
+    for i, (lg, spans) in enumerate(ts.languages_of(texts)):
         if i == 0:
             out += primary(lg, spans)
         else:
@@ -448,7 +442,7 @@ def _heading(ts, el: T.Element) -> list:
     auto = el.attrs.get("number", "auto") == "auto"
     style = f"gw-h{min(level, 3)}" if level < 4 else "body"
     key = f"h{len(ts.headings)}"
-    items = ts._langs_of(el.texts)
+    items = ts.languages_of(el.texts)
     title = " · ".join("".join(s.text for s in sp) for _, sp in items)
     ts.headings.append((level, title, key))
 
@@ -491,7 +485,7 @@ def _table(ts, el: T.Element) -> list:
 
     def cell(c, style, j):
         out = []
-        for lg, spans in ts._langs_of(c.texts)[:1]:
+        for lg, spans in ts.languages_of(c.texts)[:1]:
             blk = _block(ts, g, spans, lg, style, indent=False, keep=False,
                          place="center" if style == "gw-table-head" else align[j] if j < len(align) else "left")
             out.append(blk)
@@ -531,7 +525,7 @@ def _fujian_shuoming(ts, el: T.Element) -> list:
     x_name0 = 2 * g.pitch + prefix.width
     rows = []
     for i, it in enumerate(items, 1):
-        lg, spans = (ts._langs_of(it.texts) or [("zh", [])])[0]
+        lg, spans = (ts.languages_of(it.texts) or [("zh", [])])[0]
         label = _line(ts, g, f"{i}.", "gw-plain") if len(items) > 1 else None
         x = x_name0 + (label.width if label else 0.0)
         x = math.ceil(x / (g.pitch / 2) - _EPS) * (g.pitch / 2)
@@ -553,7 +547,7 @@ def _sign(ts, el: T.Element) -> list:
     右空二字 one row below the text and the date starts two characters right of the name's first."""
     g = grid_of(ts)
     seal = el.attrs.get("seal", "true").lower() in ("1", "true", "yes")
-    items = ts._langs_of(el.texts)
+    items = ts.languages_of(el.texts)
     # on the cell grid: the signature may be all a last page holds, and that page's pitch is measured too
     name = _line(ts, g, items[0][1], "gw-plain") if items else None
     date = _line(ts, g, el.attrs.get("date", ""), "gw-plain")
@@ -626,7 +620,7 @@ def _fujian_head(ts, el: T.Element) -> list:
     _state(ts).counters = [0, 0, 0, 0]          # each attachment numbers its headings afresh
     label = _line(ts, g, f"附件{n}", "gw-heiti")
     rows = [[(0.0, label)], []]
-    items = ts._langs_of(el.texts)
+    items = ts.languages_of(el.texts)
     if items:
         lg, spans = items[0]
         rows += _title_rows(ts, g, spans, lg, "gw-title")
@@ -663,9 +657,9 @@ class Banji(Flowable):
         c = self.canv
         doc = getattr(c, "_doctemplate", None)
         page = c.getPageNumber()
-        if doc is not None and page - 1 in getattr(doc, "blank_pages", ()):
+        if doc is not None and page - 1 in doc.blank_pages:
             # a blank page before the 版记 page: neither is numbered (7.5)
-            doc.__dict__.setdefault("unnumbered_pages", set()).add(page)
+            doc.unnumbered_pages.add(page)
         if getattr(doc, "dry", False):
             return
         g, row = self.g, self.g.row
@@ -696,7 +690,7 @@ def _banji(ts, el: T.Element) -> list:
     cs = next((c for c in el.children if c.tag == "gw-chaosong"), None)
     lines, cx = [], 0.0
     if cs is not None:
-        lg, spans = ts._langs_of(cs.texts)[0]
+        lg, spans = ts.languages_of(cs.texts)[0]
         label = _line(ts, g, "抄送：", "gw-banji")
         cx = label.width
         avail = g.width - 2 * size

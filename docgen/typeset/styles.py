@@ -13,7 +13,7 @@ from pathlib import Path
 from ..spec.inline import Span
 from ..layout.theme import FamilySpec, Style, Theme
 from .fonts import Family, FontStack, family
-from .linebreak import ParaFormat, Run, TextStyle
+from .text import ParaFormat, Run, TextStyle
 
 
 def _family(spec: FamilySpec, base_dir: Path | None) -> Family:

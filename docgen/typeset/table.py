@@ -21,7 +21,7 @@ from typing import Sequence
 from reportlab.platypus.flowables import Flowable
 
 from .flowables import TextBlock
-from .linebreak import draw_lines
+from .textobject import draw_lines
 
 # below ReportLab's frame tolerance (1e-6): whatever this table says fits, the frame accepts
 _EPS = 1e-7

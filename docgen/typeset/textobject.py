@@ -1,0 +1,203 @@
+"""The PDF text-object writer: set lines and where they go in, text operators on a ReportLab canvas out.
+
+:func:`draw_lines` writes placed :class:`~docgen.typeset.text.Line` s as one PDF text object (BT … ET),
+encoding glyphs through ReportLab's TrueType subsetting exactly as ``textOut`` would, with its own
+per-font encoding tables; underlines, link annotations and vector hyphens follow the text object.
+"""
+from __future__ import annotations
+
+import re
+
+from reportlab.lib.rl_accel import escapePDF
+
+from .text import Line
+
+def _n(v: float) -> str:
+    s = "%.3f" % v
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def _tables(font, doc) -> tuple:
+    """Our encoding tables for ``font`` in ``doc``: (char -> byte, char -> subset, characters known,
+    (subset, size) -> Tf operator).  They live on ReportLab's own per-document font state, so they last exactly
+    as long as the codes they mirror."""
+    state = font.state.get(doc)
+    tabs = getattr(state, "_docgen_tables", None)
+    if tabs is None:
+        font.splitString("", doc)                   # creates the state
+        state = font.state[doc]
+        tabs = state._docgen_tables = ({}, {}, set(), {})
+    return tabs
+
+
+_SAME_RUN = re.compile(r"(.)\1*", re.S)         # a run of one repeated character (here: one subset)
+
+
+def _encode(font, doc, text: str, tabs=None) -> list[tuple[int, bytes]]:
+    """``font.splitString(text, doc)`` — the (subset, bytes) chunks of ReportLab's TrueType subsetting —
+    with the per-character work done by ``str.translate``.  Characters are still assigned their codes by
+    ReportLab (in order of first appearance, one call each)."""
+    low, sub, known, _ = tabs or _tables(font, doc)
+    if not known.issuperset(text):
+        for ch in dict.fromkeys(text):
+            if ch not in known:
+                (k, b), = font.splitString(ch, doc)
+                low[ord(ch)] = chr(b[0])
+                sub[ord(ch)] = chr(k)
+                known.add(ch)
+                if k:
+                    sub[-1] = True                  # the font has gone past its first subset
+    data = text.translate(low).encode("latin-1")
+    if -1 not in sub:                               # one subset so far (every Latin font, most pages)
+        return [(0, data)]
+    subs = text.translate(sub)
+    first = subs[0]
+    if subs.count(first) == len(subs):
+        return [(ord(first), data)]
+    return [(ord(m.group(1)), data[m.start():m.end()]) for m in _SAME_RUN.finditer(subs)]
+
+
+def _subset_font(font, doc, tabs, sub: int, size: float) -> str:
+    """The Tf operator for one subset of ``font`` (ReportLab registers the subset on first use)."""
+    names = tabs[3]
+    op = names.get((sub, size))
+    if op is None:
+        op = names[(sub, size)] = "%s %s Tf" % (font.getSubsetInternalName(sub, doc), _n(size))
+    return op
+
+
+def _rgb(c) -> tuple | None:
+    """The canvas's current colour as an RGB tuple: ReportLab keeps a tuple (set*ColorRGB) or a Color;
+    None when it is something else (CMYK, a named separation), so the caller sets and restores it."""
+    if c.__class__ is tuple and len(c) == 3:
+        return c
+    return tuple(c.rgb()) if hasattr(c, "rgb") else None
+
+
+def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
+    """Draw one line with its left edge at ``x0`` and its baseline at ``baseline`` on a ReportLab canvas
+    (see :func:`draw_lines`)."""
+    draw_lines(canvas, ((line, x0, baseline),))
+
+
+def draw_lines(canvas, placed) -> None:
+    """Draw lines, each given as (line, left edge x0, baseline), on a ReportLab canvas, in that order.
+
+    Writes one PDF text object (BT … ET) for all of them: per piece Tf/Tc/Tw only when they change, a text
+    matrix and the glyphs, encoded through ReportLab's TrueType subsetting exactly as ``textOut`` does
+    (the same operators ``beginText``/``setFont``/``setCharSpace``/``textOut`` would write, without their
+    per-call overhead); underlines, link annotations and hyphens follow the text object.  Leaves Tc, Tw,
+    Ts, the render mode and the colours as it found them."""
+    doc = canvas._doc
+    escape = escapePDF
+    fonts = canvas.__dict__.get("_docgen_tables")        # font -> its tables, for this canvas's document
+    if fonts is None:
+        fonts = canvas._docgen_tables = {}
+    flip = "1 0 0 1 " if canvas.bottomup else "1 0 0 -1 "
+    code = ["BT"]
+    add = code.append
+    canvas_rgb = _rgb(getattr(canvas, "_fillColorObj", None))
+    color = canvas_rgb
+    font = subset = cs = ws = tabs = None
+    size = rise = 0.0
+    mode = 0
+    emboldened = False
+    extras = []                                     # lines with underlines, links or a hyphen
+    for line, x0, baseline in placed:
+        if line.hyphen is not None:
+            extras.append((line, x0, baseline))
+        y = " %.3f Tm" % baseline
+        for pc in line.pieces:
+            face = pc.face
+            f = face.reportlab_font
+            if f is not font or pc.size != size:
+                font, size, subset = f, pc.size, None
+                tabs = fonts.get(f)
+                if tabs is None:
+                    tabs = fonts[f] = _tables(f, doc)
+            pcs, pws = pc.char_space, pc.word_space
+            if pcs != cs:
+                cs = pcs
+                add("%.3f Tc" % cs)
+            if pws != ws and (pws or " " in pc.text):
+                ws = pws
+                add("%.3f Tw" % ws)
+            if pc.color != color:
+                color = tuple(pc.color)
+                add("%s %s %s rg" % (_n(color[0]), _n(color[1]), _n(color[2])))
+            want = 2 if face.synthetic_bold else 0
+            if want != mode:
+                if want:
+                    # fill + stroke at 3 % of the size emboldens a single-weight font
+                    add("%s %s %s RG %s w" % (*(_n(c) for c in pc.color), _n(pc.size * 0.03)))
+                    emboldened = True
+                add("%d Tr" % want)
+                mode = want
+            if pc.rise != rise:
+                rise = pc.rise
+                add(_n(rise) + " Ts")
+            if pc.underline or pc.href:
+                if not extras or extras[-1][0] is not line:
+                    extras.append((line, x0, baseline))
+            add("%s%.3f%s" % (flip, x0 + pc.x, y))
+            chunks = _encode(font, doc, pc.text, tabs)
+            if len(chunks) == 1:
+                sub, chunk = chunks[0]
+                if sub != subset:
+                    subset = sub
+                    add(_subset_font(font, doc, tabs, sub, size))
+                add("(%s) Tj" % escape(chunk))
+                continue
+            # after a subset switch the next string opens with a zero displacement, [0 (…)] TJ: Tc follows
+            # every glyph, a string's last one included (PDF 32000 9.3.2), but pdfminer (so pdfplumber) adds
+            # it only between the glyphs of one string or after a number in a TJ array; the 0 makes both agree
+            spaced = pcs or pws
+            for k, (sub, chunk) in enumerate(chunks):
+                if sub != subset:
+                    subset = sub
+                    add(_subset_font(font, doc, tabs, sub, size))
+                add(("[0 (%s)] TJ" if k and spaced else "(%s) Tj") % escape(chunk))
+    if len(code) > 1:
+        if cs:
+            add("0 Tc")
+        if ws:
+            add("0 Tw")
+        if rise:
+            add("0 Ts")
+        if mode:
+            add("0 Tr")
+        add("ET")
+        canvas._code.append(" ".join(code))
+        if color != canvas_rgb:
+            # restore the fill colour the canvas believes is current
+            canvas._code.append("%s %s %s rg" % tuple(_n(c) for c in (canvas_rgb or (0, 0, 0))))
+        if emboldened:
+            rgb = _rgb(getattr(canvas, "_strokeColorObj", None)) or (0, 0, 0)
+            canvas._code.append("%s %s %s RG %s w" % (*(_n(c) for c in rgb), _n(getattr(canvas, "_lineWidth", 1))))
+    for line, x0, baseline in extras:
+        _draw_extras(canvas, line, x0, baseline)
+
+
+def _draw_extras(canvas, line: Line, x0: float, baseline: float) -> None:
+    """A line's underlines, link annotations and hyphen, drawn after its text."""
+    for pc in line.pieces:
+        if pc.underline:
+            canvas.saveState()
+            canvas.setStrokeColorRGB(*pc.color)
+            canvas.setLineWidth(pc.size * 0.05)
+            y = baseline - pc.size * 0.12
+            canvas.line(x0 + pc.x, y, x0 + pc.x + pc.width, y)
+            canvas.restoreState()
+        if pc.href:
+            canvas.linkURL(pc.href, (x0 + pc.x, baseline - pc.face.descent * pc.size,
+                                     x0 + pc.x + pc.width, baseline + pc.face.ascent * pc.size),
+                           relative=1, thickness=0)
+    h = line.hyphen
+    if h is not None:
+        # drawn as a filled path so that the text layer keeps the word whole
+        box = h.face.ink("-") or (0.05, 0.22, h.width / h.size - 0.05, 0.29)
+        canvas.saveState()
+        canvas.setFillColorRGB(*h.color)
+        canvas.rect(x0 + h.x + box[0] * h.size, baseline + box[1] * h.size,
+                    (box[2] - box[0]) * h.size, (box[3] - box[1]) * h.size, stroke=0, fill=1)
+        canvas.restoreState()
