@@ -143,12 +143,12 @@ def test_group_offload_placement_runs_and_matches_resident():
     import torch
     from diffusers import QwenImagePipeline
 
-    from docgen.regions.qwen.memory import _place
+    from docgen.regions.qwen.memory import place_pipeline
     from qwen_tiny import tiny_model_dir
 
     def picture(mode):
         pipe = QwenImagePipeline.from_pretrained(tiny_model_dir(), local_files_only=True, dtype=torch.float32)
-        _place(pipe, mode, "cpu")
+        place_pipeline(pipe, mode, "cpu")
         pipe.set_progress_bar_config(disable=True)
         image = pipe(prompt="塔", negative_prompt=" ", height=64, width=64, num_inference_steps=2,
                      generator=torch.Generator("cpu").manual_seed(0)).images[0]

@@ -52,8 +52,8 @@ class RegionCache:
 
     def __init__(self, root: str | os.PathLike | None = None, max_bytes: int = 5 * 1024**3):
         if root is None:
-            from .config import _default_cache_dir
-            root = os.environ.get("DOCGEN_CACHE_DIR") or _default_cache_dir()
+            from .config import default_cache_dir
+            root = os.environ.get("DOCGEN_CACHE_DIR") or default_cache_dir()
         self.root = Path(root).expanduser()
         self.max_bytes = int(max_bytes)
         self.hits = 0

@@ -60,7 +60,7 @@ ENV_VARS = {
 }
 
 
-def _default_cache_dir() -> str:
+def default_cache_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "docgen", "regions")
 
@@ -95,7 +95,7 @@ class ModelConfig:
     device: str = "auto"                   # auto | cpu | cuda | cuda:N
     batch_size: int | None = None          # None = decide from free VRAM and memory mode
     size_scale: float = 1.0                # scales Qwen-Image's generation sizes (tests use tiny ones)
-    cache_dir: str = field(default_factory=_default_cache_dir)
+    cache_dir: str = field(default_factory=default_cache_dir)
     cache_max_bytes: int = 5 * 1024**3
 
     def __post_init__(self):

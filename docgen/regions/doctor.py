@@ -40,9 +40,9 @@ def _torch(config, state) -> list[Row]:
         state["torch"] = None
         return [("torch", MISSING, "not installed: the qwen-image backend needs torch and diffusers")]
     state["torch"] = torch
-    from docgen.regions.qwen import _version
-    return [("torch", OK, f"torch {torch.__version__}, diffusers {_version('diffusers')}, "
-                          f"transformers {_version('transformers')}")]
+    from docgen.regions.qwen import package_version
+    return [("torch", OK, f"torch {torch.__version__}, diffusers {package_version('diffusers')}, "
+                          f"transformers {package_version('transformers')}")]
 
 
 def _gpu(config, state) -> list[Row]:

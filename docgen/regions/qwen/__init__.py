@@ -17,7 +17,7 @@ from docgen.regions.qwen.backend import (
 )
 from docgen.regions.qwen.load import LoadedPipeline, load_pipeline, unload_pipelines
 from docgen.regions.qwen.memory import (
-    _version,
+    package_version,
     dfloat11_import_error,
     host_ram_bytes,
     import_dfloat11,
@@ -27,7 +27,7 @@ from docgen.regions.qwen.memory import (
 from docgen.regions.qwen.weights import df11_weights, resolve_weights
 
 __all__ = [
-    "QWEN_RESOLUTIONS", "LoadedPipeline", "QwenImageBackend", "_version", "available_backend", "build_prompt",
+    "QWEN_RESOLUTIONS", "LoadedPipeline", "QwenImageBackend", "package_version", "available_backend", "build_prompt",
     "df11_weights", "dfloat11_import_error", "fit_to", "generation_size", "host_ram_bytes", "import_dfloat11",
     "load_pipeline", "qwen_image_available", "resolve_device", "resolve_memory_mode", "resolve_weights",
     "text_clause", "unload_pipelines",

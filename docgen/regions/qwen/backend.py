@@ -21,7 +21,7 @@ from docgen.regions.base import Capabilities, RegionImage, RegionRequest
 from docgen.regions.config import ModelConfig
 from docgen.regions.qwen.load import LIGHTNING_SCHEDULER, LoadedPipeline, load_pipeline
 from docgen.regions.qwen.memory import (
-    _version,
+    package_version,
     resolve_device,
     resolve_dtype,
     resolve_memory_mode,
@@ -151,7 +151,7 @@ class QwenImageBackend:
             "negative_prompt": cfg.negative_prompt,
             "size_scale": cfg.size_scale,
             "lora": {"file": lora.name, "sha256": file_sha256(lora)} if lora else None,
-            "versions": {d: _version(d) for d in ("torch", "diffusers", "transformers")},
+            "versions": {d: package_version(d) for d in ("torch", "diffusers", "transformers")},
         }
 
     def _steps_and_cfg(self, lora: Path | None) -> tuple[int, float]:

@@ -20,7 +20,7 @@ from docgen.regions.config import (
     choose_df11_cpu_offload,
 )
 from docgen.regions.qwen.memory import (
-    _place,
+    place_pipeline,
     free_vram_bytes,
     import_dfloat11,
     resolve_device,
@@ -29,8 +29,8 @@ from docgen.regions.qwen.memory import (
 )
 from docgen.regions.qwen.weights import (
     DOWNLOAD_HINT,
-    _check_pipeline_folder,
-    _safetensors_keys,
+    check_pipeline_folder,
+    safetensors_keys,
     lightning_lora_path,
     resolve_weights,
 )
@@ -95,7 +95,7 @@ def _load(config: ModelConfig) -> LoadedPipeline:
     free = free_vram_bytes(device)                      # before the weights take their share
     dtype = resolve_dtype(config, device)
     model_dir, revision = resolve_weights(config.model, config.revision)
-    _check_pipeline_folder(model_dir)
+    check_pipeline_folder(model_dir)
     lora = lightning_lora_path(config)
     if lora is not None and mode == "dfloat11":
         raise ModelError("the Lightning LoRA cannot be applied to DFloat11-compressed weights; "
@@ -123,7 +123,7 @@ def _load(config: ModelConfig) -> LoadedPipeline:
         pipe.scheduler = FlowMatchEulerDiscreteScheduler.from_config(pipe.scheduler.config, **LIGHTNING_SCHEDULER)
         notes.append(f"lightning LoRA {lora.name}")
 
-    _place(pipe, mode, device)
+    place_pipeline(pipe, mode, device)
     batch = config.batch_size or choose_batch_size(free, mode)
     return LoadedPipeline(pipe=pipe, device=device, dtype=dtype, memory_mode=mode, model_dir=model_dir,
                           revision=revision, lora=lora, batch_size=batch, notes=notes)
@@ -150,7 +150,7 @@ def _load_dfloat11_transformer(config: ModelConfig, model_dir: Path, device: str
             if param is not None and param.is_meta:
                 module._parameters[name] = torch.nn.Parameter(
                     torch.empty(param.shape, dtype=torch.bfloat16, device="cpu"), requires_grad=False)
-    expected = _safetensors_keys(df11_dir)
+    expected = safetensors_keys(df11_dir)
     cpu_offload = config.df11_cpu_offload
     if cpu_offload is None:
         cpu_offload = choose_df11_cpu_offload(free_vram_bytes(device))

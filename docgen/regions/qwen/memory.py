@@ -2,7 +2,7 @@
 placement out.
 
 ``resolve_memory_mode`` turns ``memory_mode = "auto"`` into a mode with
-:func:`docgen.regions.config.choose_memory_mode` on this machine's free VRAM and host RAM; ``_place``
+:func:`docgen.regions.config.choose_memory_mode` on this machine's free VRAM and host RAM; ``place_pipeline``
 puts the components where the mode says (diffusers' documented offloading APIs).  dfloat11 is imported
 only on its GPU path, and every known import failure becomes a clear message.  torch is imported
 inside the functions, never at module level.
@@ -150,7 +150,7 @@ def import_dfloat11():
     except ImportError as exc:
         if "no_init_weights" in str(exc):
             raise ModelError("dfloat11 0.5 imports transformers.modeling_utils.no_init_weights, which this "
-                             f"transformers ({_version('transformers')}) no longer has: upgrade dfloat11, or "
+                             f"transformers ({package_version('transformers')}) no longer has: upgrade dfloat11, or "
                              "use memory mode 'model-offload' / 'group-offload'.") from None
         raise ModelError(f"dfloat11 cannot be imported: {exc}") from None
     except Exception as exc:  # cupy's CUDA errors: no driver, no libcuda, PTX compile failure
@@ -167,14 +167,14 @@ def dfloat11_import_error() -> str | None:
     return None
 
 
-def _version(dist: str) -> str | None:
+def package_version(dist: str) -> str | None:
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return None
 
 
-def _place(pipe, mode: str, device: str) -> None:
+def place_pipeline(pipe, mode: str, device: str) -> None:
     """Put the components where the memory mode says (diffusers' documented offloading APIs)."""
     import torch
 

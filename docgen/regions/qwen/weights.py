@@ -116,7 +116,7 @@ def df11_weights(config: ModelConfig) -> Path | None:
     return folder
 
 
-def _check_pipeline_folder(folder: Path) -> None:
+def check_pipeline_folder(folder: Path) -> None:
     index = folder / "model_index.json"
     try:
         class_name = json.loads(index.read_text("utf-8")).get("_class_name")
@@ -128,7 +128,7 @@ def _check_pipeline_folder(folder: Path) -> None:
         raise ModelError(f"{folder} holds a {class_name!r}, not a QwenImagePipeline.")
 
 
-def _safetensors_keys(folder: Path) -> set[str]:
+def safetensors_keys(folder: Path) -> set[str]:
     from safetensors import safe_open
 
     keys: set[str] = set()
