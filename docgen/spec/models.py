@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import (BaseModel, BeforeValidator, PositiveFloat, PrivateAttr, ConfigDict, Discriminator, Field, Tag, field_validator,
                       model_validator)
 
+from .theme import ThemeOverrides
+
 Lang = Literal["zh", "en"]
 LANGS: tuple[str, ...] = ("zh", "en")
 ASPECTS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3")
@@ -383,7 +385,7 @@ class Document(_Model):
     bilingual: Bilingual | None = Field(
         None, description="parallel | stacked | zh | en (default: stacked for two languages)")
     meta: Meta
-    theme: dict[str, Any] = Field(default_factory=dict, description="overrides of the layout's theme")
+    theme: ThemeOverrides = Field(default_factory=ThemeOverrides, description="overrides of the layout's theme")
     cover: Cover | None = None
     body: list[Block] = Field(default_factory=list)
     # where the spec came from: (file name, {field path: line}); set by the YAML loader
