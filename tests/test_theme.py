@@ -107,6 +107,8 @@ def line_with(path, needle):
     ("body:     {size: 10.5,", "body:     {size: huge,", "size: huge", "styles.body.size", "expected a valid number"),
     ("body:     {size: 10.5,", "body:     {sise: 10.5,", "sise: 10.5", "styles.body.sise", "unknown field"),
     ("paper: A4", "paper: A9", "paper: A9", "paper", "expected one of"),
+    ("color: accent, align: left, space_before: 16", "color: nocolour, align: left, space_before: 16", "nocolour",
+     "styles.h1.color", "is neither a colour of the theme"),
     ("regular: NotoSerif-Regular.ttf", "regular: ../../etc/passwd", "../../etc/passwd", "fonts.body.latin.0.regular",
      "must stay inside"),
 ])

@@ -169,8 +169,14 @@ def load_theme(folder: Path, overrides: ThemeOverrides | dict, spec_root: Path |
     if problems:
         # the layout author's mistake: re-read for the line map (only on this error path) to name file:line
         _, pos = parse_yaml(path.read_text(encoding="utf-8"), str(path))
-        raise LayoutError("\n".join(str(Problem(p.path, p.message, str(path), line_of(
-            pos, tuple(p.path.split(".")) if p.path else ()))) for p in problems))
+        located = []
+        for p in problems:
+            where, msg = p.path, p.message
+            head, _, rest = msg.partition(": ")
+            if not where and tuple(head.split(".")) in pos:      # a whole-theme check names its field first
+                where, msg = head, rest
+            located.append(Problem(where, msg, str(path), line_of(pos, tuple(where.split(".")) if where else ())))
+        raise LayoutError("\n".join(map(str, located)))
     try:
         overrides = ThemeOverrides.model_validate(overrides)      # a no-op for a loaded Document's theme
     except ValidationError as e:

@@ -229,7 +229,7 @@ def _partial_type(tp):
     return tp
 
 
-def partial(model: type[BaseModel]) -> type[_Partial]:
+def partial(model: type[BaseModel], doc: str | None = None) -> type[_Partial]:
     """``model`` with every field optional and unset by default, nested models partial too.  Field
     constraints and checks (ranges, paper names, colour syntax) carry over; the whole-theme checks
     (colour and font references) run after the merge, on the full Theme."""
@@ -241,13 +241,12 @@ def partial(model: type[BaseModel]) -> type[_Partial]:
                 tp = Annotated[(tp, *f.metadata)]
             fields[name] = (tp, Field(None, description=f.description, json_schema_extra=_no_default))
         _PARTIALS[model] = create_model(f"{model.__name__}Override", __base__=_Partial,
-                                        __doc__=f"Overrides of {model.__name__}: every field optional.",
+                                        __doc__=doc or f"Overrides of {model.__name__}: every field optional.",
                                         __module__=__name__, **fields)
     return _PARTIALS[model]
 
 
-ThemeOverrides = partial(Theme)
-ThemeOverrides.__doc__ = "Overrides of the layout's theme.yaml (any part of it, nested); unknown keys are errors."
+ThemeOverrides = partial(Theme, "Overrides of the layout's theme.yaml: any part of it, nested; unknown keys are errors.")
 
 __all__ = ["PAPER_MM", "FamilySpec", "Folio", "FontSet", "Fonts", "Grid", "Margins", "PageTemplate", "Running",
            "Style", "Theme", "ThemeOverrides", "partial"]
