@@ -124,10 +124,14 @@ def cmd_layouts(a) -> int:
 
 
 def cmd_schema(a) -> int:
-    from .spec.models import Document
-    schema = Document.model_json_schema()
+    if a.theme:
+        from .spec.theme import Theme
+        schema, title = Theme.model_json_schema(), "docgen layout theme (theme.yaml)"
+    else:
+        from .spec.models import Document
+        schema, title = Document.model_json_schema(), "docgen document spec"
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "docgen document spec"
+    schema["title"] = title
     print(json.dumps(schema, ensure_ascii=False, indent=2))
     return 0
 
@@ -252,8 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     v.set_defaults(fn=cmd_validate)
 
     sub.add_parser("layouts", help="list installed layouts").set_defaults(fn=cmd_layouts)
-    sub.add_parser("schema", help="print the spec's JSON Schema (for editor autocompletion)").set_defaults(
-        fn=cmd_schema)
+    sc = sub.add_parser("schema", help="print the spec's JSON Schema (for editor autocompletion)")
+    sc.add_argument("--theme", action="store_true", help="print the JSON Schema of a layout's theme.yaml instead")
+    sc.set_defaults(fn=cmd_schema)
     d = sub.add_parser("doctor", help="report GPU, weights and libraries for the image model")
     _add_model_flags(d)
     g = d.add_argument_group("memory plan")

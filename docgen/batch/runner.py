@@ -132,7 +132,7 @@ def _static_key(spec, doc, root: Path, backend_identity: dict) -> dict:
     # images, and font files a spec's theme names, count as inputs too
     from ..render import asset_refs
     named = [rel for rel, _ in asset_refs(doc)]
-    named += [v for v in _font_files(doc.theme.get("fonts"))]
+    named += [v for v in _font_files(doc.theme.model_dump(exclude_unset=True).get("fonts"))]
     for rel in named:
         p = (root / rel).resolve()
         if p.is_file() and p.is_relative_to(root.resolve()):

@@ -25,7 +25,7 @@ from ..spec.models import Document, GenerateBlock, text_in, walk
 from . import geometry
 from .blocks import dump, to_template
 from .markup import parse_markup
-from .theme import Theme, merge
+from .theme import Theme, ThemeOverrides, merge
 from .tree import DocumentInfo, LayoutTree, PictureRequest
 
 _PKG = Path(__file__).resolve().parent.parent
@@ -155,26 +155,46 @@ def _vet_fonts(fonts, base: Path, where: str, problems: list) -> None:
     walk(fonts, ())
 
 
-def load_theme(folder: Path, overrides: dict, spec_root: Path | None = None) -> Theme:
+def load_theme(folder: Path, overrides: ThemeOverrides | dict, spec_root: Path | None = None) -> Theme:
+    """The layout's theme.yaml (its mistakes: LayoutError with file:line and field path) merged with a
+    spec's overrides (its mistakes: SpecError, paths under ``theme.``), validated as one Theme."""
+    from ..spec.load import line_of, parse_yaml, problems_from
+    path = folder / "theme.yaml"
     base = _read_theme_data(folder)
+    if not isinstance(base, dict):
+        raise LayoutError(str(Problem("", "a theme is a mapping (paper:, fonts:, styles: …)", str(path), 1)))
+    problems: list[Problem] = []
     try:
         Theme.model_validate(base)
     except ValidationError as e:
-        raise LayoutError(f"{folder / 'theme.yaml'}: " + "; ".join(
-            ".".join(map(str, x["loc"])) + ": " + x["msg"] for x in e.errors())) from None
-    problems: list[Problem] = []
-    _vet_fonts(base.get("fonts"), folder, "fonts", problems)
+        problems = problems_from(e)
+    else:
+        _vet_fonts(base.get("fonts"), folder, "fonts", problems)
     if problems:
-        raise LayoutError(f"{folder / 'theme.yaml'}: " + "; ".join(str(p) for p in problems))
-    overrides = copy.deepcopy(overrides)
-    if isinstance(overrides.get("fonts"), dict):
-        _vet_fonts(overrides["fonts"], spec_root or Path.cwd(), "theme.fonts", problems)
+        # the layout author's mistake: re-read for the line map (only on this error path) to name file:line
+        _, pos = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+        located = []
+        for p in problems:
+            where, msg = p.path, p.message
+            head, _, rest = msg.partition(": ")
+            if not where and tuple(head.split(".")) in pos:      # a whole-theme check names its field first
+                where, msg = head, rest
+            located.append(Problem(where, msg, str(path), line_of(pos, tuple(where.split(".")) if where else ())))
+        raise LayoutError("\n".join(map(str, located)))
+    try:
+        overrides = ThemeOverrides.model_validate(overrides)      # a no-op for a loaded Document's theme
+    except ValidationError as e:
+        raise SpecError([Problem(".".join(("theme", p.path) if p.path else ("theme",)), p.message)
+                         for p in problems_from(e)]) from None
+    # only what the spec gives is merged: an unset field overrides nothing
+    over = overrides.model_dump(exclude_unset=True)
+    if isinstance(over.get("fonts"), dict):
+        _vet_fonts(over["fonts"], spec_root or Path.cwd(), "theme.fonts", problems)
         if problems:
             raise SpecError(problems)
     try:
-        return Theme.model_validate(merge(base, overrides))
+        return Theme.model_validate(merge(base, over))
     except ValidationError as e:
-        from ..spec.load import problems_from
         probs = problems_from(e)
         raise SpecError([Problem("theme." + p.path if p.path else "theme", p.message) for p in probs]) from None
 

@@ -18,6 +18,7 @@ from .blocks import (BLOCK_KINDS, BLOCKS, AnyTable, Block, BlockModel, Chart, Ch
                      FormatSpec, Generate, GenerateBlock, Heading, HeadingBlock, ImageBlock, ImageBlockBody, ListBlock,
                      ListBlockBody, PageBreakBlock, ParagraphBlock, Table, TableBlock, walk)
 from .gongwen import Fujian, Gongwen
+from .theme import ThemeOverrides
 
 __all__ = ["ASPECTS", "BLOCKS", "BLOCK_KINDS", "LANGS", "AnyTable", "Block", "BlockModel", "Chart", "ChartBlock",
            "Cover", "DataSource", "DataTable", "Document", "Empty", "Format", "FormatSpec", "Fujian", "Generate",
@@ -98,7 +99,7 @@ class Document(SpecModel):
     bilingual: Bilingual | None = Field(
         None, description="parallel | stacked | zh | en (default: stacked for two languages)")
     meta: Meta
-    theme: dict[str, Any] = Field(default_factory=dict, description="overrides of the layout's theme")
+    theme: ThemeOverrides = Field(default_factory=ThemeOverrides, description="overrides of the layout's theme")
     cover: Cover | None = None
     body: list[Block] = Field(default_factory=list)
     # where the spec came from: (file name, {field path: line}); set by the YAML loader
