@@ -2,8 +2,10 @@
 
 Files (CSV with a header row, JSON or YAML holding a list of records) are read from inside the spec's
 folder.  SQL queries run through SQLAlchemy (``pip install 'docgen[sql]'``); SQLite files named by a
-relative ``sqlite:///`` URL are opened read-only from the spec's folder; other databases need their
-driver installed.  Parameters reach a query only as bound parameters (``:month``), never by formatting
+relative ``sqlite:///`` URL are opened read-only from the spec's folder, on a fresh connection per query,
+with an authorizer that lets a query read and nothing else (no ATTACH, no VACUUM INTO, no writes, no
+pragma settings, no extensions); other databases need their driver installed, get a fresh connection
+(no pool shared between specs) and a read-only transaction where the dialect offers one.  Parameters reach a query only as bound parameters (``:month``), never by formatting
 text.  Every problem is a :class:`SpecError` naming the source (``data.sales.sql: no such column: amount``).
 """
 from __future__ import annotations
@@ -12,7 +14,6 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -48,16 +49,22 @@ def inside(root: Path, rel: str, where: str, what: str = "data") -> Path:
 
 def sqlite_file(url: str, root: Path, where: str) -> Path | None:
     """The database file of a SQLite URL (any driver: ``sqlite``, ``sqlite+pysqlite`` …), which must be a
-    relative path inside the spec's folder; None for other databases and for ``:memory:``."""
+    relative path inside the spec's folder; None for other databases.  SQLite URI filenames
+    (``sqlite:///file:x.db?mode=rwc``, ``file::memory:``), URL options and in-memory databases are
+    refused: docgen opens the file itself, read-only."""
     scheme, sep, rest = url.partition("://")
     if not sep or scheme.split("+", 1)[0].lower() != "sqlite":
         return None
     rel = rest[1:] if rest.startswith("/") else rest           # sqlite:///rel -> "rel"; sqlite:////abs -> "/abs"
-    rel = rel.split("?", 1)[0]
     if rel.startswith("file:"):
-        rel = rel[5:]
+        raise SpecError(Problem(where, f"{url!r}: SQLite URI filenames (file:…) are not allowed; name the "
+                                       "database file, e.g. sqlite:///sales.sqlite"))
+    if "?" in rel:
+        raise SpecError(Problem(where, f"{url!r}: options in a SQLite URL are not allowed (docgen opens the "
+                                       "file read-only itself)"))
     if rel in ("", ":memory:"):
-        return None
+        raise SpecError(Problem(where, f"{url!r}: an in-memory SQLite database holds no data; name the "
+                                       "database file, e.g. sqlite:///sales.sqlite"))
     if rel.startswith(("/", "~")) or Path(rel).is_absolute():
         raise SpecError(Problem(where, f"{rel!r}: a SQLite database must be a path inside the spec's folder"))
     return inside(root, rel, where)
@@ -130,11 +137,91 @@ def _read_file(src: DataSource, root: Path, where: str) -> tuple[list[str], list
     return columns, [{str(k): v for k, v in r.items()} for r in data]
 
 
-@lru_cache(maxsize=16)
-def _engine(url: str):
-    # one engine (and connection pool) per database per process: a batch reuses it for every document
+class _ReadOnlyAuthorizer:
+    """A SQLite authorizer that lets a statement read and nothing else, remembering what it refused.
+
+    ``mode=ro`` alone is not enough: ``VACUUM INTO '/elsewhere/x'`` writes a new file from a read-only
+    database (it attaches the file first, which this refuses), and ATTACH would open any file the
+    process can read."""
+
+    def __init__(self):
+        import sqlite3
+        self.denied: str | None = None
+        self._ok, self._deny = sqlite3.SQLITE_OK, sqlite3.SQLITE_DENY
+        self._reading = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE,
+                         sqlite3.SQLITE_TRANSACTION, sqlite3.SQLITE_SAVEPOINT}   # BEGIN/COMMIT change nothing
+        self._function, self._pragma = sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_PRAGMA
+        self._names = {getattr(sqlite3, f"SQLITE_{n}"): n.replace("_", " ") for n in _SQLITE_ACTIONS
+                       if hasattr(sqlite3, f"SQLITE_{n}")}
+
+    def __call__(self, action, arg1, arg2, db_name, trigger):
+        if action in self._reading:
+            return self._ok
+        if action == self._function:
+            if (arg2 or "").lower() not in _SQLITE_DENIED_FUNCTIONS:
+                return self._ok
+            what = f"the function {arg2}()"
+        elif action == self._pragma:
+            name = (arg1 or "").lower()
+            if name in _SQLITE_INFO_PRAGMAS or (arg2 is None and name in _SQLITE_READ_PRAGMAS):
+                return self._ok
+            what = f"PRAGMA {arg1}" + ("" if arg2 is None else f" = {arg2}")
+        else:                                       # ATTACH, DETACH, writes, DDL, ANALYZE, REINDEX …
+            what = self._names.get(action, f"action {action}") + (f" {arg1}" if arg1 else "")
+        if self.denied is None:
+            self.denied = what
+        return self._deny
+
+
+# authorizer action codes by name (sqlite3 mixes them with result codes of the same values)
+_SQLITE_ACTIONS = ("CREATE_INDEX", "CREATE_TABLE", "CREATE_TEMP_INDEX", "CREATE_TEMP_TABLE", "CREATE_TEMP_TRIGGER",
+                   "CREATE_TEMP_VIEW", "CREATE_TRIGGER", "CREATE_VIEW", "DELETE", "DROP_INDEX", "DROP_TABLE",
+                   "DROP_TEMP_INDEX", "DROP_TEMP_TABLE", "DROP_TEMP_TRIGGER", "DROP_TEMP_VIEW", "DROP_TRIGGER",
+                   "DROP_VIEW", "INSERT", "UPDATE", "ATTACH", "DETACH", "ALTER_TABLE", "REINDEX", "ANALYZE",
+                   "CREATE_VTABLE", "DROP_VTABLE")
+# functions that reach outside the database (load_extension is also off unless enabled)
+_SQLITE_DENIED_FUNCTIONS = {"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"}
+# pragmas whose argument is a name to describe, never a setting
+_SQLITE_INFO_PRAGMAS = {"table_info", "table_xinfo", "index_info", "index_xinfo", "index_list",
+                        "foreign_key_list", "table_list"}
+# pragmas that may be read (without an argument; with one they would set)
+_SQLITE_READ_PRAGMAS = {"read_uncommitted", "user_version", "schema_version", "application_id", "encoding",
+                        "page_size", "page_count", "freelist_count", "data_version", "compile_options",
+                        "collation_list", "function_list", "pragma_list", "database_list", "foreign_keys",
+                        "case_sensitive_like", "query_only"}
+
+
+def _sqlite_engine(db: Path, authorizer: _ReadOnlyAuthorizer):
+    """An engine for one query on the SQLite file ``db``: opened read-only, guarded by ``authorizer``,
+    never pooled (a spec must not see another spec's connection state)."""
+    import sqlite3
+    from urllib.parse import quote
+
     from sqlalchemy import create_engine
-    return create_engine(url)
+    from sqlalchemy.pool import NullPool
+
+    uri = f"file:{quote(str(db))}?mode=ro"
+
+    def connect():
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        if hasattr(conn, "setlimit"):               # Python 3.11+: no ATTACH even if the authorizer missed one
+            conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+        conn.set_authorizer(authorizer)
+        return conn
+
+    return create_engine("sqlite://", creator=connect, poolclass=NullPool)
+
+
+def _engine(url: str):
+    # a fresh engine per query, without a pool: connections (and what a query did to them) are never
+    # shared between specs; a batch pays one connect per query, which is small next to a render
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+    return create_engine(url, poolclass=NullPool)
+
+
+# dialects whose connections can be put in a read-only transaction (an execution option)
+_READ_ONLY_OPTIONS = {"postgresql": {"postgresql_readonly": True}}
 
 
 def _query(src: DataSource, root: Path, params: dict[str, Any], where: str) -> tuple[list[str], list[dict]]:
@@ -144,9 +231,6 @@ def _query(src: DataSource, root: Path, params: dict[str, Any], where: str) -> t
         raise DocgenError(f"{where}: SQL sources need SQLAlchemy (pip install 'docgen[sql]')") from None
     url = src.url or ""
     db = sqlite_file(url, root, f"{where}.url")
-    if db is not None:
-        # read-only: a report never writes to its data (and a typo never creates an empty database)
-        url = f"sqlite:///file:{db}?mode=ro&uri=true"
     stmt = text(src.sql)
     wanted = list(stmt.compile().params)
     unknown = [n for n in wanted if n not in params]
@@ -154,9 +238,14 @@ def _query(src: DataSource, root: Path, params: dict[str, Any], where: str) -> t
         raise SpecError(Problem(f"{where}.sql", f"the query uses :{unknown[0]}, which is not a parameter "
                                                 f"(params: {', '.join(params) or 'none'})"))
     bound = {n: plain(params[n]) for n in wanted}
+    engine = None
+    guard = _ReadOnlyAuthorizer() if db is not None else None
     try:
-        engine = _engine(url)
+        engine = _sqlite_engine(db, guard) if db is not None else _engine(url)
         with engine.connect() as conn:
+            options = _READ_ONLY_OPTIONS.get(engine.dialect.name)
+            if options:
+                conn = conn.execution_options(**options)
             result = conn.execute(stmt, bound)
             columns = list(result.keys())
             rows = [dict(zip(columns, r)) for r in result]
@@ -169,10 +258,16 @@ def _query(src: DataSource, root: Path, params: dict[str, Any], where: str) -> t
     except exc.ArgumentError as e:
         raise SpecError(Problem(f"{where}.url", f"not a database URL: {e}")) from None
     except exc.DBAPIError as e:
+        if guard is not None and guard.denied is not None:
+            raise SpecError(Problem(f"{where}.sql", f"a data query may only read; this one tried "
+                                                    f"{guard.denied}")) from None
         msg = str(e.orig) if e.orig is not None else str(e)
         raise SpecError(Problem(f"{where}.sql", msg.strip().splitlines()[0])) from None
     except exc.SQLAlchemyError as e:
         raise SpecError(Problem(f"{where}.sql", str(e).splitlines()[0])) from None
+    finally:
+        if engine is not None:
+            engine.dispose()
     return columns, rows
 
 

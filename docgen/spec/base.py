@@ -41,9 +41,10 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]
 
 
 def _number_as_text(v):
-    # table cells and the like: 55 or 3.5 in YAML mean the text "55" / "3.5"
+    # table cells and the like: 55 or 3.5 in YAML mean the text "55" / "3.5", as written (the YAML loader's
+    # numbers remember their source text, so 1.10 stays "1.10" and 0755 stays "0755")
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return str(v)
+        return getattr(v, "source", None) or str(v)
     if isinstance(v, str):
         m = _CONTROL.search(v)
         if m:

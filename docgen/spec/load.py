@@ -1,7 +1,9 @@
 """Loading a spec: YAML text or a dict in, a validated :class:`Document` out, or a :class:`SpecError`.
 
-YAML is loaded safely: standard tags only, no aliases or merge keys, duplicate keys rejected.  Every
-node's line is remembered, so a validation problem is reported as ``guide.yaml:14 body.3.generate.aspect:
+YAML is loaded safely: standard tags only, no aliases or merge keys, duplicate keys rejected.  Plain
+scalars mean what YAML 1.2 (core schema) says, not PyYAML's YAML 1.1: ``9:30``, ``16:9`` and ``No`` are
+strings, ``0755`` is the decimal 755 (dates such as ``2026-11-20`` are still read as dates), and a number remembers how it was written, so a
+text field shows ``1.10`` or ``0755`` as typed.  Every node's line is remembered, so a validation problem is reported as ``guide.yaml:14 body.3.generate.aspect:
 expected one of …``.
 """
 from __future__ import annotations
@@ -19,6 +21,22 @@ from .models import BLOCK_KINDS, LANGS, Document, Localized
 Pos = dict[tuple, int]   # field path -> 1-based line
 
 
+class SourceInt(int):
+    """An int read from YAML that remembers its source text (``0755``, ``0x1F``, ``+5``)."""
+    source: str
+
+
+class SourceFloat(float):
+    """A float read from YAML that remembers its source text (``1.10``, ``1e3``, ``.inf``)."""
+    source: str
+
+
+def _with_source(cls, value, text: str):
+    out = cls(value)
+    out.source = text
+    return out
+
+
 class _Loader(yaml.SafeLoader):
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
@@ -26,6 +44,56 @@ class _Loader(yaml.SafeLoader):
             raise yaml.MarkedYAMLError(None, None, "aliases (*name) are not allowed in a docgen spec",
                                        ev.start_mark)
         return super().compose_node(parent, index)
+
+    def construct_yaml_int(self, node):
+        text = self.construct_scalar(node)
+        t = text
+        sign, digits = (-1, t[1:]) if t.startswith("-") else (1, t[1:] if t.startswith("+") else t)
+        if digits[:2] in ("0o", "0O"):
+            value = int(digits[2:], 8)
+        elif digits[:2] in ("0x", "0X"):
+            value = int(digits[2:], 16)
+        else:
+            value = int(digits, 10)             # YAML 1.2: 0755 is seven hundred and fifty-five
+        return _with_source(SourceInt, sign * value, text)
+
+    def construct_yaml_float(self, node):
+        text = self.construct_scalar(node)
+        t = text.lower()
+        if t.lstrip("+-") == ".inf":
+            value = float("-inf") if t.startswith("-") else float("inf")
+        elif t == ".nan":
+            value = float("nan")
+        else:
+            value = float(t)
+        return _with_source(SourceFloat, value, text)
+
+    def construct_yaml_bool(self, node):
+        return self.construct_scalar(node).lower() == "true"
+
+
+# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution), in place of PyYAML's 1.1
+# resolvers: no sexagesimal 9:30 = 570, no yes/no/on/off booleans, no 0755 octal.  Timestamps are the
+# one YAML 1.1 type kept: meta.date and data files' dates are written unquoted, and a bad date
+# (2026-13-45) is reported at its line.
+_INT = "tag:yaml.org,2002:int"
+_CORE = (
+    ("tag:yaml.org,2002:null", r"^(?:null|Null|NULL|~|)$", ["n", "N", "~", ""]),
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+    (_INT, r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", list("-+0123456789")),
+    ("tag:yaml.org,2002:float", r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                                r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", list("-+.0123456789")),
+    ("tag:yaml.org,2002:merge", r"^<<$", ["<"]),        # recognised only to be refused (_build)
+)
+_TIMESTAMP = next((r, first) for first, rs in yaml.SafeLoader.yaml_implicit_resolvers.items()
+                  for t, r in rs if t == "tag:yaml.org,2002:timestamp")
+_Loader.yaml_implicit_resolvers = {}
+for _tag, _regexp, _first in _CORE:
+    _Loader.add_implicit_resolver(_tag, re.compile(_regexp), _first)
+_Loader.add_implicit_resolver("tag:yaml.org,2002:timestamp", _TIMESTAMP[0], list("0123456789"))
+_Loader.add_constructor(_INT, _Loader.construct_yaml_int)
+_Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_yaml_float)
+_Loader.add_constructor("tag:yaml.org,2002:bool", _Loader.construct_yaml_bool)
 
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")}
@@ -46,7 +114,10 @@ def _build(loader: _Loader, node: yaml.Node, path: tuple, pos: Pos) -> Any:
             key = loader.construct_object(k_node, deep=True)
             if isinstance(key, (list, dict)) or key is None:
                 raise yaml.MarkedYAMLError(None, None, "mapping keys must be plain values", k_node.start_mark)
-            key = str(key) if not isinstance(key, (str, int)) else key
+            if isinstance(key, bool) or not isinstance(key, (str, int)):
+                key = getattr(key, "source", None) or str(key)
+            elif isinstance(key, int):
+                key = int(key)
             if key in out:
                 raise yaml.MarkedYAMLError(None, None, f"duplicate key {key!r}", k_node.start_mark)
             out[key] = _build(loader, v_node, path + (str(key),), pos)

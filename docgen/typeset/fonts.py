@@ -27,8 +27,12 @@ from docgen.errors import FontError
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "fonts"
 SYSTEM_FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts")
 
-_lock = threading.Lock()
+# Renders run on many threads at once (docgen.render is called from services).  Everything loaded lazily
+# and shared between renders is loaded under a lock, checked again inside it, and published only when
+# complete; the hot paths (advance widths, cmap lookups, cached ink boxes) read finished dicts unlocked.
+_lock = threading.RLock()                            # registration with ReportLab's global font registry
 _faces: dict[tuple[str, int], "Face"] = {}          # (real path, subfont index) -> registered face
+_outlines: dict[tuple[str, int], "_Outlines"] = {}  # (path, subfont index) -> fontTools view of the glyphs
 
 
 def cache_dir() -> Path:
@@ -55,10 +59,7 @@ class Face:
     _blank: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
-        try:
-            font = pdfmetrics.getFont(self.name)
-        except KeyError:
-            font = _register(self.name, self.path, self.index)
+        font = _registered(self.name, self.path, self.index)
         object.__setattr__(self, "reportlab_font", font)  # the ReportLab TTFont (textobject.py encodes with it)
         object.__setattr__(self, "_tt", font.face)
         object.__setattr__(self, "_widths", font.face.charWidths)
@@ -110,24 +111,62 @@ class Face:
         return f"Face({self.name!r}{', synthetic bold' if self.synthetic_bold else ''})"
 
 
-def _glyph_bounds(face: Face, ch: str):
-    tt = getattr(face, "_ft", None)
-    if tt is None:
+class _Outlines:
+    """The glyph outlines of one font file, read with fontTools to measure ink boxes.
+
+    fontTools decompiles tables and glyphs lazily and its TTFont is not thread-safe, so every access
+    goes through ``lock``; callers cache what they measure (``Face.ink``), so the lock is taken once
+    per distinct character and face, never per glyph drawn."""
+
+    def __init__(self, path: str, index: int):
         from fontTools.ttLib import TTFont as FTFont
-        tt = FTFont(face.path, fontNumber=face.index, lazy=True)
-        object.__setattr__(face, "_ft", tt)
-        object.__setattr__(face, "_ftcmap", tt.getBestCmap())
-    gname = face._ftcmap.get(ord(ch))
-    if gname is None:
-        return None
-    from fontTools.pens.boundsPen import BoundsPen
-    gs = tt.getGlyphSet()
-    pen = BoundsPen(gs)
-    gs[gname].draw(pen)
-    if pen.bounds is None:
-        return None
-    upm = tt["head"].unitsPerEm
-    return tuple(v / upm for v in pen.bounds)
+        self.lock = threading.Lock()
+        with self.lock:
+            self._tt = FTFont(path, fontNumber=index, lazy=True)
+            self._cmap = self._tt.getBestCmap() or {}
+            self._glyphs = self._tt.getGlyphSet()
+            self._upm = self._tt["head"].unitsPerEm
+
+    def bounds(self, ch: str):
+        from fontTools.pens.boundsPen import BoundsPen
+        gname = self._cmap.get(ord(ch))
+        if gname is None:
+            return None
+        with self.lock:
+            pen = BoundsPen(self._glyphs)
+            self._glyphs[gname].draw(pen)
+        if pen.bounds is None:
+            return None
+        return tuple(v / self._upm for v in pen.bounds)
+
+
+def _outlines_of(path: str, index: int) -> _Outlines:
+    key = (path, index)
+    got = _outlines.get(key)
+    if got is None:
+        with _lock:
+            got = _outlines.get(key)
+            if got is None:
+                got = _outlines[key] = _Outlines(path, index)
+    return got
+
+
+def _glyph_bounds(face: Face, ch: str):
+    return _outlines_of(face.path, face.index).bounds(ch)
+
+
+def _registered(name: str, path: str, index: int):
+    """The ReportLab font registered as ``name``, registering ``path`` under that name first if needed."""
+    try:
+        return pdfmetrics.getFont(name)
+    except KeyError:
+        pass
+    with _lock:
+        try:
+            return pdfmetrics.getFont(name)
+        except KeyError:
+            _register(name, path, index)
+            return pdfmetrics.getFont(name)
 
 
 def _register(name: str, path: str, index: int):
@@ -265,10 +304,7 @@ def load_face(spec: str | Path, base_dir: Path | None = None, *, index: int = 0)
         if kind != "truetype":
             usable, usable_index = _convert_to_truetype(path, index), 0
         name = _face_name(path, index)
-        try:
-            pdfmetrics.getFont(name)
-        except KeyError:
-            _register(name, str(usable), usable_index)
+        _registered(name, str(usable), usable_index)
         face = Face(name, str(usable), index=usable_index)
         _faces[key] = face
         return face
