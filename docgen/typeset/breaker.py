@@ -793,10 +793,12 @@ def missing_chars(runs: Sequence[Run], lang: str = "zh") -> list[str]:
         seen, missing = got
         text = r.text
         if not seen.issuperset(text):
-            for ch in set(text) - seen:
-                seen.add(ch)
-                if not (ch.isspace() or st.fonts.face_for(ch, st.bold, st.italic, st.mono, lang) is not None):
-                    missing.add(ch)
+            # missing before seen: a render on another thread that finds a character seen also finds it
+            # missing if it is
+            new = set(text) - seen
+            missing.update(ch for ch in new if not (ch.isspace() or
+                           st.fonts.face_for(ch, st.bold, st.italic, st.mono, lang) is not None))
+            seen.update(new)
         if missing and not missing.isdisjoint(text):
             out += [ch for ch in dict.fromkeys(r.text) if ch in missing and ch not in out]
     return out

@@ -5,6 +5,7 @@ ReportLab's Paragraph, so user text is never parsed as markup.
 from __future__ import annotations
 
 import io
+import threading
 from collections import OrderedDict
 from typing import Callable, Sequence
 
@@ -20,6 +21,7 @@ _EPS = 1e-6
 # table headers) without breaking it again.  Lines are never mutated after breaking, so sharing is safe.
 BREAK_MEMO_SIZE = 8000             # ~5 kB an entry: about 40 MB at most
 BREAK_MEMO: "OrderedDict" = OrderedDict()
+BREAK_MEMO_LOCK = threading.Lock()
 
 
 def _doc(canv):
@@ -68,13 +70,18 @@ class TextBlock(Flowable):
                 self._cache = break_lines(self.runs, w, self.fmt)
             else:
                 key = (tuple(self.runs), round(w, 3), self.fmt)
-                got = self.memo.get(key)
+                # renders on other threads share the memo: look up and evict under its lock (an entry
+                # evicted between get and move_to_end would raise), break the lines outside it
+                with BREAK_MEMO_LOCK:
+                    got = self.memo.get(key)
+                    if got is not None:
+                        self.memo.move_to_end(key)      # least recently used goes first
                 if got is None:
-                    got = self.memo[key] = break_lines(self.runs, w, self.fmt)
-                else:
-                    self.memo.move_to_end(key)          # least recently used goes first
-                if len(self.memo) > BREAK_MEMO_SIZE:
-                    self.memo.popitem(last=False)
+                    got = break_lines(self.runs, w, self.fmt)
+                    with BREAK_MEMO_LOCK:
+                        self.memo[key] = got
+                        if len(self.memo) > BREAK_MEMO_SIZE:
+                            self.memo.popitem(last=False)
                 self._cache = got
             self._width = width
         return self._cache
