@@ -18,8 +18,7 @@ on); pinned-memory rounding in powers of two bytes.  Every estimate states its f
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable

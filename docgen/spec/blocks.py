@@ -7,12 +7,11 @@ class (``docs/architecture.md`` has the recipe for adding a kind).
 """
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, ClassVar, Iterator, Literal, Union
 
 from pydantic import BeforeValidator, Discriminator, Field, PositiveFloat, Tag, field_validator, model_validator
 
-from .base import ASPECTS, SpecModel, Text
+from .base import SpecModel, Text
 
 class Heading(SpecModel):
     """``heading: 标题``, ``heading: {zh: …, en: …}`` or ``heading: {zh: …, en: …, level: 2}``."""
