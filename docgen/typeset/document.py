@@ -354,18 +354,17 @@ class Typesetter:
         sec = self._section_at(page)
         values = {"title": self.meta.get("title", ""), "section": sec, "page": page,
                   "pages": self._pages_total or ""}
-        m = pt.margins
-        x0 = m.inner * mm
-        w = self.page_w - (m.inner + m.outer) * mm
+        area = geometry.type_area(self.theme, pt)
+        x0, w = area.x * mm, area.width * mm
         for which, show in (("header", pt.header), ("footer", pt.footer)):
             r = self.theme.running(which, edition)
             if r is None or not show:
                 continue
             st = self.sty.style(r.style)
             if which == "header":
-                base = self.page_h - m.top * mm + r.offset * mm
+                base = (area.y + area.height) * mm + r.offset * mm
             else:
-                base = m.bottom * mm - r.offset * mm
+                base = area.y * mm - r.offset * mm
             for align, pattern in (("left", r.left), ("center", r.center), ("right", r.right)):
                 if not pattern:
                     continue
@@ -402,9 +401,8 @@ class Typesetter:
         if not lines:
             return
         line = lines[0]
-        m = pt.margins
-        x0 = m.inner * mm
-        w = self.page_w - (m.inner + m.outer) * mm
+        area = geometry.type_area(self.theme, pt)
+        x0, w = area.x * mm, area.width * mm
         gap = f.indent_em * st.size
         side = {"outside": "right" if page % 2 else "left", "inside": "left" if page % 2 else "right"}.get(
             f.align, f.align)
@@ -412,7 +410,7 @@ class Typesetter:
              "center": x0 + (w - line.width) / 2}[side]
         # the number's top (its em box, as PDF readers measure it) sits offset mm below the type area
         face = line.pieces[0].face
-        top = m.bottom * mm - f.offset * mm
+        top = area.y * mm - f.offset * mm
         draw_line(canv, line, x, top - st.size + face.descent * st.size)
 
     def _section_at(self, page: int) -> str:
@@ -513,6 +511,5 @@ def _make_table(ts: Typesetter, node: T.TableNode) -> tuple[list, list, list[flo
         rule_color=ts.theme.color("table_rule") if "table_rule" in colors else (0.7, 0.7, 0.7),
         rules=(0.8, 0.6, 0.25),                                     # above, below the header; below each row
         # the smallest frame: a row taller than that is cut between lines wherever it starts
-        full_height=min((ts.page_h - (pt.margins.top + pt.margins.bottom) * mm
-                         for pt in ts.theme.page_templates.values()), default=None))
+        full_height=geometry.min_frame_height(ts.theme) * mm)
     return header, rows, rel, style
