@@ -17,3 +17,16 @@ os.environ.setdefault("DOCGEN_BACKEND", "draft")
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("DOCGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "docgen-cache"))
+
+
+# Hypothesis profiles for tests/test_properties.py: `ci` (default) keeps the suite fast; `slow` is the long run
+# (HYPOTHESIS_PROFILE=slow python3 -m pytest tests/test_properties.py).
+try:
+    from hypothesis import settings as _hyp_settings
+except ImportError:          # the property tests need the `test` extra
+    pass
+else:
+    # derandomized: the same examples on every run, so a red suite means a change, not a lucky draw
+    _hyp_settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True, print_blob=True)
+    _hyp_settings.register_profile("slow", max_examples=10_000, deadline=None, print_blob=True)
+    _hyp_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
