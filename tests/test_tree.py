@@ -125,3 +125,26 @@ def test_a_region_ref_the_spec_does_not_ask_for_is_a_layout_error(tmp_path):
     spec.write_text("layout: ./lay\nmeta: {title: x}\n", encoding="utf-8")
     with pytest.raises(docgen.DocgenError, match=r"<region ref='body.7'> names no picture"):
         docgen.render(str(spec))
+
+
+def test_the_edition_asked_for_is_the_edition_rendered():
+    # a parallel spec rendered as stacked (and a stacked one as parallel) used to come out in the spec's mode
+    guide = str(__import__("conftest").EXAMPLES / "west-lake-guide.yaml")
+    par, st = docgen.render(guide, edition="parallel"), docgen.render(guide, edition="stacked")
+    assert par.edition == "parallel" and st.edition == "stacked"
+    assert par.pdf != st.pdf
+    tree, _, _ = build(docgen.spec.load_file(__import__("pathlib").Path(guide)), "stacked",
+                       __import__("pathlib").Path(guide).parent)
+    assert tree.mode == "stacked"
+
+
+def test_a_heading_taller_than_the_page_renders(tmp_path):
+    # a trailing keep-with-next block taller than the frame made ReportLab retry forever; and a contents entry
+    # for it could not fit a page
+    import subprocess
+    import sys
+    code = ("import docgen; r = docgen.render({'layout': 'report', 'languages': ['zh'], 'meta': {'title': 't'}, "
+            "'body': [{'heading': {'text': '字' * 3000}}]}); print(r.pages)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-500:]
+    assert int(out.stdout.strip()) >= 4

@@ -267,7 +267,7 @@ def _context(doc: Document, edition: str, theme: Theme, data=None, index: dict |
             d["blocks"] = blocks_of(fj.body, f"gongwen.fujian.{i}.body")
     return {
         "meta": meta, "cover": cover, "blocks": blocks_of(doc.body, "body"), "languages": list(langs),
-        "edition": edition, "mode": edition if edition in ("zh", "en") else doc.mode,
+        "edition": edition, "mode": edition,
         "t": t, "pick": pick, "theme": {"name": theme.name, "toc_depth": theme.toc_depth},
         "gongwen": gongwen,
         # the data stage's results: typed parameters and each source's rows (data, never markup: autoescaped)
@@ -341,7 +341,7 @@ def build(doc: Document, edition: str, base_dir: Path | None = None, *,
     tree = parse_markup(markup, source=str(folder / "template.xml.j2"), pictures=picture_requests(doc, langs),
                         blocks=index)
     tree.languages = langs
-    tree.mode = edition if edition in ("zh", "en") else doc.mode
+    tree.mode = edition
     tree.info = _info(doc, edition, langs)
     for fig, template in tree.figures():
         fig.frame_width = geometry.frame_width(theme, template, tree.mode, fig.full_bleed)

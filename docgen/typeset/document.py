@@ -76,6 +76,9 @@ def _fmt_running(text: str, values: dict) -> str:
     return "".join(out)
 
 
+_TOC_TITLE_MAX = 160          # characters of a heading shown in the contents (a few lines at most)
+
+
 class Typesetter:
     """A layout tree, its theme and the pictures in; :meth:`build` gives the PDF.
 
@@ -208,6 +211,14 @@ class Typesetter:
                     raise LayoutError(f"unknown element <{b.tag}> in layout markup (known extensions: "
                                       f"{', '.join(sorted(extensions.names())) or 'none'})")
                 story += make(self, b)
+        # A keep-with-next at the end has nothing to keep with, and ReportLab (4.x–5.x) wraps a trailing
+        # keepWithNext flowable taller than the frame in KeepTogether again on every try: a render that
+        # never returns.  Drop the flag from the last flowables that carry content.
+        for f in reversed(story):
+            if getattr(f, "keepWithNext", False):
+                f.keepWithNext = False
+            if not isinstance(f, (PageBreak, NextPageTemplate, Spacer)):
+                break
         return story
 
     def _heading(self, b: T.Heading) -> list:
@@ -305,6 +316,8 @@ class Typesetter:
         for level, title, key in self._toc_headings():
             if level > depth:
                 continue
+            if len(title) > _TOC_TITLE_MAX:      # a contents line points at the heading; it need not hold it all
+                title = title[:_TOC_TITLE_MAX - 1].rstrip() + "…"
             runs = self.runs([Span(title)], b.style)
             fmt = ParaFormat(align="left", lang="zh")
             out.append(TocEntry(runs, fmt, key, level, st.leading_pt(), st.size,
