@@ -27,6 +27,6 @@ except ImportError:          # the property tests need the `test` extra
     pass
 else:
     # derandomized: the same examples on every run, so a red suite means a change, not a lucky draw
-    _hyp_settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True, print_blob=True)
+    _hyp_settings.register_profile("ci", max_examples=12, deadline=None, derandomize=True, print_blob=True)
     _hyp_settings.register_profile("slow", max_examples=10_000, deadline=None, print_blob=True)
     _hyp_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

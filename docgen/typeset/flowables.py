@@ -127,6 +127,11 @@ class TextBlock(Flowable):
             return
         lines = self.lines(self.width)
         left = self.left
+        if self.label_runs:
+            # the label first: the text layer reads "5. item…", not the item's first line, then "5."
+            lab = break_lines(self.label_runs, max(1.0, self.left), ParaFormat(align="left"))
+            if lab:
+                draw_line(c, lab[0], 0, self.baseline(0))
         draw_lines(c, [(line, left, self.baseline(i)) for i, line in enumerate(lines)])   # links included
         if self.bullet is not None:
             # a bullet is a mark, not text: drawn as a disc so the text layer holds only the item's words
@@ -134,10 +139,6 @@ class TextBlock(Flowable):
             c.setFillColorRGB(*self.bullet)
             c.circle(self.left * 0.35, self.baseline(0) + self.size * 0.32, self.size * 0.15, stroke=0, fill=1)
             c.restoreState()
-        if self.label_runs:
-            lab = break_lines(self.label_runs, max(1.0, self.left), ParaFormat(align="left"))
-            if lab:
-                draw_line(c, lab[0], 0, self.baseline(0))
 
 
 class Pair(Flowable):
