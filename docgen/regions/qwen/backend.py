@@ -278,7 +278,7 @@ class QwenImageBackend:
         cfg = self.config
         check_settings(cfg)
         model_dir, _ = resolve_weights(cfg.model, cfg.revision)
-        checked = (str(model_dir), weights_fingerprint(model_dir))
+        checked = (str(model_dir), self.identity()["weights"])     # fingerprinted once per backend
         if checked not in _CHECKED:
             check_components(model_dir)
             check_configs_match_weights(model_dir)
