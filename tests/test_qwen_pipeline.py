@@ -129,12 +129,18 @@ def test_fit_to_centre_crops_then_resizes():
 
 def test_prompt_gets_text_clause_and_quality_suffix():
     zh = RegionRequest(prompt="西湖春景海报。", width=64, height=64, text=(("zh", "西湖欢迎您"),))
-    assert build_prompt(zh) == "西湖春景海报，画面中清晰地写着“西湖欢迎您”, 超清，4K，电影级构图."
+    # The lettering leads: the pipeline keeps only a prompt's first 512 tokens.
+    assert build_prompt(zh) == "画面中清晰地写着“西湖欢迎您”。西湖春景海报, 超清，4K，电影级构图."
     assert build_prompt(zh, with_text=False) == "西湖春景海报, 超清，4K，电影级构图."
     en = RegionRequest(prompt="A lighthouse at dusk", width=64, height=64, language="en",
                        text=(("en", "Open Day"),))
-    assert build_prompt(en) == 'A lighthouse at dusk, with the text "Open Day" clearly written, Ultra HD, 4K, ' \
+    assert build_prompt(en) == 'Clearly written text: "Open Day". A lighthouse at dusk, Ultra HD, 4K, ' \
                                "cinematic composition."
+    # The no-lettering fallback: without CFG (Lightning) the negative prompt is ignored, so it is asked
+    # for in the prompt; with CFG the negative prompt carries it and the prompt is unchanged.
+    plain = RegionRequest(prompt="西湖春景海报", width=64, height=64, no_lettering=True)
+    assert build_prompt(plain, cfg=False) == "画面中没有任何文字、字母、水印或标志。西湖春景海报, 超清，4K，电影级构图."
+    assert build_prompt(plain, cfg=True) == "西湖春景海报, 超清，4K，电影级构图."
 
 
 def test_identity_does_not_load_the_model_and_tracks_settings(tiny_dir, tmp_path):

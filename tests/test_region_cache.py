@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
+from qwen_tiny import tiny_config, tiny_model_dir
 
 from docgen.regions.base import RegionRequest
-from docgen.regions.cache import RegionCache, cache_key
+from docgen.regions.cache import RegionCache, cache_key, raw_request
 from docgen.regions.draft import DraftBackend
 from docgen.regions.qwen import QwenImageBackend
-from qwen_tiny import tiny_config, tiny_model_dir
 
 
 class SlowCountingBackend(DraftBackend):
@@ -71,17 +71,33 @@ def test_second_render_makes_no_pipeline_calls(tiny_backend, tmp_path):
     assert "png" not in sidecar["image"] and sidecar["image"]["backend"] == "qwen-image"
 
 
+def test_one_raw_picture_serves_every_frame_of_its_aspect(tiny_backend, tmp_path):
+    """The raw picture is keyed by the generation size, not the frame's pixels: frames of one aspect
+    (another edition, another layout) share one generation, each cropped to its own size."""
+    cache = RegionCache(tmp_path / "cache")
+    wide = RegionRequest(prompt="灯塔", width=640, height=480, seed=5, region_id="a")
+    small = RegionRequest(prompt="灯塔", width=320, height=240, seed=5, region_id="b")
+    first = cache.get_or_generate(tiny_backend, [wide])[0]
+    second = cache.get_or_generate(tiny_backend, [small])[0]
+    assert tiny_backend.calls == 1 and cache.misses == 1 and cache.hits == 1
+    assert (first.width, first.height, second.width, second.height) == (640, 480, 320, 240)
+    assert second.info["region_id"] == "b" and second.info["generated_size"] == first.info["generated_size"]
+    both = RegionCache(tmp_path / "other").get_or_generate(tiny_backend, [wide, small])
+    assert tiny_backend.calls == 2 and [i.width for i in both] == [640, 320]   # one call, one picture
+
+
 def test_corrupted_entry_is_regenerated(tiny_backend, tmp_path):
     cache = RegionCache(tmp_path / "cache")
     request = RegionRequest(prompt="灯塔", width=64, height=48, seed=3)
     good = cache.get_or_generate(tiny_backend, [request])[0]
-    key = cache_key(tiny_backend.identity(), request)
+    key = cache_key(tiny_backend.identity(), raw_request(tiny_backend, request))   # the raw picture's key
+    raw = cache.get(key).png
     png = tmp_path / "cache" / key[:2] / f"{key}.png"
     png.write_bytes(png.read_bytes()[:-20] + b"\0" * 20)       # flipped bytes: hash mismatch
     assert cache.get(key) is None
     repaired = cache.get_or_generate(tiny_backend, [request])[0]
     assert tiny_backend.calls == 2 and repaired.png == good.png
-    assert cache.get(key).png == good.png
+    assert cache.get(key).png == raw
     (tmp_path / "cache" / key[:2] / f"{key}.json").write_text("{not json")   # half-written sidecar
     assert cache.get(key) is None
 

@@ -7,11 +7,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pypdf
 import pytest
+from pdfutil import nows, pypdf_text
+from qwen_tiny import tiny_config, tiny_model_dir
 
 import docgen
 from docgen.regions.qwen import QwenImageBackend
-from pdfutil import nows, pypdf_text
-from qwen_tiny import tiny_config, tiny_model_dir
 
 SPEC = {
     "layout": "report", "languages": ["zh", "en"], "bilingual": "stacked",
@@ -78,3 +78,19 @@ def test_visible_ai_label_sits_inside_the_picture(config):
             assert img["x1"] - 7 < max(c["x1"] for c in label) < img["x1"] - 5
             return
     raise AssertionError("no AI-generated label found next to a picture")
+
+
+def test_a_second_edition_makes_no_model_call(tmp_path):
+    """One generation per prompt, seed and model size: the zh edition's pictures serve the en edition
+    (the cache keeps the raw picture and crops it to each edition's frames)."""
+    config = tiny_config(tiny_model_dir(), tmp_path / "regions", ocr_budget=1)
+    spec = dict(SPEC, body=[SPEC["body"][0], {"generate": {"prompt": "红色的欢迎海报", "text": "西湖欢迎您",
+                                                           "aspect": "4:3", "seed": 3}}])
+    first = QwenImageBackend(config)
+    zh = docgen.render(spec, edition="zh", backend=first, model_config=config)
+    assert first.calls > 0
+    again = QwenImageBackend(config)
+    en = docgen.render(spec, edition="en", backend=again, model_config=config)
+    assert again.calls == 0                                   # no model call for the second edition
+    assert [r["generated_size"] for r in zh.regions] == [r["generated_size"] for r in en.regions]
+    assert {r["id"] for r in en.regions} == {"cover", "body.1"}

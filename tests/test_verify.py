@@ -143,8 +143,9 @@ def test_overlay_colour_picks_ink_and_flags_busy_backgrounds():
 def test_tiny_qwen_pictures_fail_ocr_and_fall_back(tmp_path):
     """With the real backend: random-weight pictures carry no legible text, so the budget is spent and
     the region comes back text-free with its text to set as vector type."""
-    from docgen.regions.qwen import QwenImageBackend
     from qwen_tiny import tiny_config, tiny_model_dir
+
+    from docgen.regions.qwen import QwenImageBackend
 
     backend = QwenImageBackend(tiny_config(tiny_model_dir(), tmp_path / "cache"))
     request = RegionRequest(prompt="海报", width=64, height=48, seed=1, text=(("zh", "西湖欢迎您"),))
@@ -152,3 +153,114 @@ def test_tiny_qwen_pictures_fail_ocr_and_fall_back(tmp_path):
     assert image.info["path"] == "vector-overlay" and image.overlay_text == {"zh": "西湖欢迎您"}
     assert image.info["seeds"] == [1, 1001, 1] and backend.generated == 3
     assert image.info["model"] == str(tiny_model_dir()) and image.backend == "qwen-image"
+
+
+# -- exact comparison: numbers, symbols and whole words -------------------------------------------
+@pytest.mark.parametrize("expected, reading", [
+    ("1.28亿", "128亿"),            # a decimal point
+    ("12:30", "1230"),              # a time's colon
+    ("10%", "10"),                  # a percent sign missing ...
+    ("10", "10%"),                  # ... or added
+    ("¥99", "¥999"),                # one digit more
+    ("¥99", "99"),                  # a currency sign
+    ("全民阅读", "全民阅读节"),       # the reading runs on into a longer word
+    ("25℃", "25"),                  # a unit
+    ("3.5km", "35km"),
+])
+def test_numbers_and_words_are_compared_exactly(expected, reading):
+    from docgen.regions.verify import text_found
+
+    assert not text_found(expected, reading)
+    assert similarity(expected, reading) < 1.0
+
+
+@pytest.mark.parametrize("expected, reading", [
+    ("1.28亿", "1.28亿"),            # exactly
+    ("12:30", "开幕 12:30"),
+    ("10%", "优惠10%"),              # after another kind of character
+    ("¥99", "全民阅读节¥99"),         # lettering of another kind right next to it
+    ("全民阅读", "全民阅读\n4月23日"),  # a line of its own
+    ("Open Day", "OPEN  DAY 2025"),  # case and spacing
+    ("“西湖”欢迎您。", "西湖欢迎您"),   # quotes and sentence punctuation set aside
+    ("1,000", "1，000"),             # NFKC: the full-width comma is a comma
+])
+def test_exact_text_is_found(expected, reading):
+    from docgen.regions.verify import text_found
+
+    assert text_found(expected, reading) and similarity(expected, reading) == 1.0
+
+
+def _lettering(text: str, size: tuple[int, int], glyph_px: int) -> bytes:
+    """Clean dark lettering of ``glyph_px`` on a pale ground, in a bundled font."""
+    from pathlib import Path
+
+    from PIL import ImageDraw, ImageFont
+
+    import docgen
+    font = ImageFont.truetype(str(Path(docgen.__file__).parent / "fonts" / "NotoSansSC-Regular.ttf"), glyph_px)
+    image = Image.new("RGB", size, (236, 226, 204))
+    draw = ImageDraw.Draw(image)
+    box = draw.textbbox((0, 0), text, font=font)
+    draw.text(((size[0] - box[2]) // 2, size[1] * 2 // 3), text, font=font, fill=(40, 24, 12))
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+class RawLetteringBackend:
+    """Stands in for a model with fixed training resolutions: its raw picture is 1472×1104 with clean
+    lettering of 32 px glyphs; the frame it fills is a quarter of that, so fitted the glyphs are 8 px."""
+
+    name = "raw-lettering"
+    from docgen.regions.base import Capabilities
+    capabilities = Capabilities(generative=True, verify_text=True, cacheable=True)
+
+    def __init__(self):
+        self.requests = []
+
+    def identity(self):
+        return {"backend": self.name}
+
+    def raw_size(self, request):
+        return (1472, 1104)
+
+    def fit(self, image, request):
+        picture = Image.open(io.BytesIO(image.png)).resize((request.width, request.height), Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        picture.save(buf, format="PNG")
+        return replace(image, png=buf.getvalue(), width=request.width, height=request.height)
+
+    def generate(self, requests):
+        from docgen.regions.base import RegionImage
+
+        self.requests.extend(requests)
+        return [RegionImage(png=_lettering("全民阅读节 ¥99", (r.width, r.height), 32), width=r.width,
+                            height=r.height, backend=self.name) for r in requests]
+
+
+@needs_ocr
+@pytest.mark.parametrize("glyph_px", [30, 40])
+def test_small_clean_lettering_is_read(glyph_px):
+    assert verify(_lettering("全民阅读节", (1328, 1328), glyph_px), "全民阅读节")[0]
+
+
+@needs_ocr
+def test_lettering_is_read_at_the_raw_resolution_not_the_frame(tmp_path):
+    backend = RawLetteringBackend()
+    request = RegionRequest(prompt="海报", width=368, height=276, seed=1, text=(("zh", "全民阅读节"),),
+                            region_id="body.2")
+    image = generate_verified(backend, [request], cache=RegionCache(tmp_path / "cache"), budget=3)[0]
+    assert image.info["path"] == "model-text" and image.info["attempts"] == 1     # read at once
+    assert (image.width, image.height) == (368, 276)                               # fitted after
+    assert [(r.width, r.height) for r in backend.requests] == [(1472, 1104)]
+    # the wrong figure is not accepted from the same picture
+    wrong = RegionRequest(prompt="海报", width=368, height=276, seed=1, text=(("zh", "¥999"),))
+    image = generate_verified(backend, [wrong], cache=RegionCache(tmp_path / "c2"), budget=1)[0]
+    assert image.info["path"] == "vector-overlay"
+
+
+def test_fallback_asks_for_no_lettering():
+    from docgen.regions.verify import without_text
+
+    fallback = without_text(poster())
+    assert fallback.no_lettering and fallback.text == () and "文字" in fallback.negative_prompt

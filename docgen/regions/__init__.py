@@ -15,7 +15,7 @@ from .draft import DraftBackend
 from .registry import AUTO, backend_names, create_backend, get_backend, register
 
 __all__ = ["AUTO", "Capabilities", "DraftBackend", "RegionBackend", "RegionImage", "RegionRequest",
-           "backend_names", "create_backend", "generate_regions", "get_backend", "register"]
+           "backend_names", "create_backend", "generate_regions", "get_backend", "register", "unload"]
 
 
 def generate_regions(requests: Sequence[RegionRequest], backend: RegionBackend, config=None) -> list[RegionImage]:
@@ -38,3 +38,13 @@ def generate_regions(requests: Sequence[RegionRequest], backend: RegionBackend, 
     from .verify import generate_verified
     return generate_verified(backend, list(requests), cache=cache, budget=cfg.ocr_budget,
                              threshold=cfg.ocr_threshold)
+
+
+def unload() -> None:
+    """Free the loaded image model (every Qwen-Image pipeline of this process, and its GPU memory).
+
+    A long-lived process calls it between jobs that need the memory; the next render loads again."""
+    from .qwen.load import (
+        unload_pipelines,  # imports no torch until a pipeline was loaded
+    )
+    unload_pipelines()

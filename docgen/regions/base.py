@@ -25,6 +25,7 @@ class RegionRequest:
     negative_prompt: str = ""
     language: str = "zh"             # primary language of the document (quality suffix, OCR)
     region_id: str = ""              # stable id within the document (for reports), e.g. "body.3"
+    no_lettering: bool = False       # the OCR fallback: a picture with no lettering of its own
 
     @property
     def text_map(self) -> dict[str, str]:
@@ -38,8 +39,11 @@ class RegionRequest:
             "width": self.width,
             "height": self.height,
             "seed": self.seed,
-            "text": [list(t) for t in self.text],
+            # The strings alone: which edition language a text belongs to changes no pixel, so a text
+            # shared by both languages is one picture for every edition.
+            "text": [t for _, t in self.text],
             "language": self.language,
+            **({"no_lettering": True} if self.no_lettering else {}),
         }
 
     def prompt_hash(self) -> str:
@@ -74,7 +78,12 @@ class Capabilities:
 
 
 class RegionBackend(Protocol):
-    """One job: requests in, images out (same order, same length)."""
+    """One job: requests in, images out (same order, same length).
+
+    A backend whose picture depends on the frame's aspect but not its pixels (a model with fixed
+    training resolutions) may also define ``raw_size(request) -> (w, h)`` and ``fit(image, request)
+    -> RegionImage``: the cache then keeps the raw picture once and fits it to every frame and edition.
+    """
 
     name: str                        # the name it is registered under (a batch's region service rebuilds it by name)
     capabilities: Capabilities

@@ -13,10 +13,16 @@ entry); a corrupted or half-deleted entry reads as a miss and is regenerated.  A
 makes a second process that wants the same picture wait for the first and then read its result instead
 of generating it again.  The total size is capped; the least recently *used* entries go first (a hit
 touches the sidecar's mtime).
+
+A backend with ``raw_size``/``fit`` (Qwen-Image) is cached by its raw picture: the key holds the
+generation size, not the frame's pixels, so a second edition or another frame of the same picture is a
+hit, cropped to its frame after the read.  A picture that is no picture (NaN, one flat colour) never
+gets here: the backend that knows how its model fails refuses it (see the Qwen-Image backend).
 """
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -28,7 +34,12 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from docgen._io import atomic_write
-from docgen.regions.base import RegionBackend, RegionImage, RegionRequest, canonical_json
+from docgen.regions.base import (
+    RegionBackend,
+    RegionImage,
+    RegionRequest,
+    canonical_json,
+)
 
 SCHEMA = 1      # bump when the entry layout changes; part of every key
 
@@ -39,6 +50,21 @@ class CacheInfo:
     entries: int
     bytes: int
     max_bytes: int
+
+
+def raw_request(backend: RegionBackend, request: RegionRequest) -> RegionRequest:
+    """The request for the backend's raw picture: the frame's pixels replaced by the generation size."""
+    raw_size = getattr(backend, "raw_size", None)
+    if raw_size is None:
+        return request
+    width, height = raw_size(request)
+    return dataclasses.replace(request, width=width, height=height)
+
+
+def fit_to_request(backend: RegionBackend, image: RegionImage, request: RegionRequest) -> RegionImage:
+    """A raw picture fitted to the request's frame (unchanged for a backend without ``fit``)."""
+    fit = getattr(backend, "fit", None)
+    return image if fit is None else fit(image, request)
 
 
 def cache_key(identity: dict, request: RegionRequest) -> str:
@@ -122,14 +148,22 @@ class RegionCache:
     # -- the one call the render pipeline makes ----------------------------------------------------
     def get_or_generate(self, backend: RegionBackend, requests: Sequence[RegionRequest],
                         identity: dict | None = None) -> list[RegionImage]:
-        """One image per request, in order: hits read back, misses generated in one backend call.
+        """One image per request, in order, fitted to its frame: hits read back, misses generated in one
+        backend call (a raw picture wanted by several frames is generated once)."""
+        raws = self.get_or_generate_raw(backend, requests, identity)
+        return [fit_to_request(backend, image, r) for image, r in zip(raws, requests)]
+
+    def get_or_generate_raw(self, backend: RegionBackend, requests: Sequence[RegionRequest],
+                            identity: dict | None = None) -> list[RegionImage]:
+        """One raw image per request (at the backend's ``raw_size``), in order.
 
         Misses are generated under their keys' locks (taken in sorted order, so two processes with
         overlapping batches cannot deadlock); after taking them the cache is read again, because another
         process may have generated the picture while this one waited.
         """
         identity = backend.identity() if identity is None else identity
-        keys = [cache_key(identity, r) for r in requests]
+        raws = [raw_request(backend, r) for r in requests]
+        keys = [cache_key(identity, r) for r in raws]
         out: list[RegionImage | None] = [self.get(k) for k in keys]
         missing = sorted({k for k, img in zip(keys, out) if img is None})
         self.hits += sum(img is not None for img in out)
@@ -143,7 +177,7 @@ class RegionCache:
                 if out[i] is None:
                     out[i] = self.get(key)          # another process may have made it meanwhile
                     if out[i] is None:
-                        todo.setdefault(key, requests[i])
+                        todo.setdefault(key, raws[i])
             if todo:
                 self.misses += len(todo)
                 images = backend.generate(list(todo.values()))

@@ -64,11 +64,19 @@ def resolve_weights(location: str, revision: str | None = None, *, what: str = "
     return folder, folder.name
 
 
-def weights_fingerprint(folder: Path) -> str:
-    """sha256 over every file's relative path and size, plus the text of the small JSON/TXT files.
+# Files up to this size are hashed whole; larger ones by their safetensors header and sampled bytes.
+_WHOLE_FILE_BYTES = 64 * 1024**2
+_SAMPLES = 16                    # evenly spaced samples of a large file's data section ...
+_SAMPLE_BYTES = 64 * 1024        # ... of this many bytes each: 1 MiB read per 5 GB shard
 
-    Hashing 58 GB of safetensors on each start would take minutes; configs + shard sizes identify the
-    weights well enough for a local cache, and an HF snapshot's revision is recorded beside it.
+
+def weights_fingerprint(folder: Path) -> str:
+    """sha256 over every file's relative path, size and content (whole, or header + sampled bytes).
+
+    Hashing 58 GB of safetensors on each start would take minutes, and sizes alone miss weights rewritten
+    in place with new values (same shapes, same sizes): so small files are hashed whole, and a large one
+    by its safetensors header (every tensor's name, dtype, shape and offsets) plus 16 evenly spaced
+    64 KiB samples of its data — about 1 MiB read per shard.
     """
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -77,9 +85,147 @@ def weights_fingerprint(folder: Path) -> str:
             continue
         size = path.stat().st_size
         digest.update(f"{rel}\0{size}\n".encode())
-        if path.suffix in (".json", ".txt") and size < 1_000_000:
-            digest.update(path.read_bytes())
+        digest.update(_content_digest(path, size))
     return digest.hexdigest()[:32]
+
+
+def _content_digest(path: Path, size: int) -> bytes:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        if size <= _WHOLE_FILE_BYTES:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+            return digest.digest()
+        start = 0
+        if path.suffix == ".safetensors":
+            head = fh.read(8)
+            if len(head) == 8:
+                start = min(size, 8 + int.from_bytes(head, "little"))
+                fh.seek(0)
+                digest.update(fh.read(start))          # the header: names, dtypes, shapes, offsets
+        span = max(1, size - start)
+        for k in range(_SAMPLES):
+            fh.seek(start + span * k // _SAMPLES)
+            digest.update(fh.read(_SAMPLE_BYTES))
+        fh.seek(max(start, size - _SAMPLE_BYTES))      # and the very end, where a truncation shows
+        digest.update(fh.read(_SAMPLE_BYTES))
+    return digest.digest()
+
+
+# --------------------------------------------------------------------------------------------
+# Checks before loading: every failure names the file, so a broken download is never an
+# "internal error" from deep inside safetensors, or a model quietly built from random weights.
+# --------------------------------------------------------------------------------------------
+_HEADER_LIMIT = 100 * 1024**2       # safetensors' own cap on a header
+
+
+def safetensors_header(path: Path) -> dict:
+    """The parsed header of a safetensors file ({tensor: {dtype, shape, data_offsets}}), checked to
+    cover the file exactly; a ModelError naming the file if it is truncated or not safetensors."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            length = int.from_bytes(head, "little") if len(head) == 8 else -1
+            if not 0 < length <= min(_HEADER_LIMIT, size - 8):
+                raise ValueError("no valid header")
+            header = json.loads(fh.read(length))
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the weights file ({exc.strerror or exc}).") from None
+    except ValueError:
+        raise ModelError(f"{path}: not a valid safetensors file (truncated or corrupted download).\n"
+                         f"  Download it again: {DOWNLOAD_HINT}") from None
+    tensors = {k: v for k, v in header.items() if k != "__metadata__"}
+    end = max((v.get("data_offsets", [0, 0])[1] for v in tensors.values()), default=0)
+    if 8 + length + end != size:
+        raise ModelError(f"{path}: the weights file is {size} bytes but its header describes "
+                         f"{8 + length + end} (truncated or corrupted download).\n"
+                         f"  Download it again: {DOWNLOAD_HINT}")
+    return tensors
+
+
+def safetensors_shapes(folder: Path) -> dict[str, tuple[int, ...]]:
+    """Every tensor of the folder's safetensors files and its shape (headers only, each file checked)."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for path in sorted(folder.glob("*.safetensors")):
+        shapes.update({k: tuple(v["shape"]) for k, v in safetensors_header(path).items()})
+    return shapes
+
+
+_TOKENIZER_FILES = (("tokenizer.json",), ("vocab.json", "merges.txt"))
+
+
+def check_components(folder: Path) -> None:
+    """Every component model_index.json names has its folder; weights are whole; the tokenizer is there.
+
+    diffusers builds an *empty* tokenizer when ``tokenizer/`` is missing and loads on quietly, so the
+    folders are checked here before it gets the chance.
+    """
+    check_pipeline_folder(folder)
+    index = json.loads((folder / "model_index.json").read_text("utf-8"))
+    for name, spec in sorted(index.items()):
+        if name.startswith("_") or not isinstance(spec, list) or spec[0] is None:
+            continue
+        sub = folder / name
+        if not sub.is_dir():
+            raise ModelError(f"{sub}: missing; model_index.json lists a {name} component "
+                             f"(incomplete download).\n  Download it again: {DOWNLOAD_HINT}")
+        if name == "tokenizer":
+            if not any(all((sub / f).is_file() for f in files) for files in _TOKENIZER_FILES):
+                raise ModelError(f"{sub}: no tokenizer files (tokenizer.json, or vocab.json and merges.txt).\n"
+                                 f"  Download it again: {DOWNLOAD_HINT}")
+        elif not (sub / "config.json").is_file() and not (sub / "scheduler_config.json").is_file():
+            raise ModelError(f"{sub}: no config.json (incomplete download).\n  Download it again: {DOWNLOAD_HINT}")
+        safetensors_shapes(sub)
+
+
+def check_configs_match_weights(folder: Path) -> None:
+    """The transformer's and VAE's configs describe exactly the tensors their weights hold.
+
+    A config that asks for more layers than the weights have makes diffusers initialise the rest at
+    random with only a log warning; one that asks for other sizes fails deep inside loading.  The model
+    is built on the meta device (nothing allocated) and its tensors compared with the safetensors headers.
+    """
+    import diffusers
+    from accelerate import init_empty_weights
+
+    for name in ("transformer", "vae"):
+        sub = folder / name
+        config_path = sub / "config.json"
+        try:
+            config = json.loads(config_path.read_text("utf-8"))
+            cls = getattr(diffusers, config["_class_name"])
+            with init_empty_weights():
+                model = cls.from_config(cls.load_config(sub))
+        except Exception as exc:
+            raise ModelError(f"{config_path}: not a usable {name} config ({type(exc).__name__}: {exc}).") from None
+        expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        found = safetensors_shapes(sub)
+        missing = sorted(set(expected) - set(found))
+        unexpected = sorted(set(found) - set(expected))
+        wrong = sorted(k for k in set(expected) & set(found) if expected[k] != found[k])
+        if missing or unexpected or wrong:
+            example = (f"{missing[0]} missing" if missing else f"{unexpected[0]} unexpected" if unexpected
+                       else f"{wrong[0]}: config wants {list(expected[wrong[0]])}, weights have {list(found[wrong[0]])}")
+            raise ModelError(f"{config_path} does not match the weights in {sub}: {len(missing)} tensors missing, "
+                             f"{len(unexpected)} unexpected, {len(wrong)} of another shape (e.g. {example}).")
+
+
+def check_df11_weights(df11_dir: Path, model_dir: Path) -> None:
+    """The DFloat11 files belong to this base model: the tensors they keep uncompressed (norms, biases,
+    embeddings) are tensors of the base transformer, with the same shapes."""
+    base = safetensors_shapes(model_dir / "transformer")
+    if not list(df11_dir.glob("*.safetensors")):
+        raise ModelError(f"{df11_dir}: no DFloat11 .safetensors files (incomplete download).")
+    for path in sorted(df11_dir.glob("*.safetensors")):
+        tensors = {k: tuple(v["shape"]) for k, v in safetensors_header(path).items()}
+        shared = [k for k in tensors if k in base]
+        wrong = [k for k in shared if tensors[k] != base[k]]
+        if not shared or wrong:
+            detail = (f"{wrong[0]} is {list(tensors[wrong[0]])} there but {list(base[wrong[0]])} in the base model"
+                      if wrong else "none of its tensors is a tensor of the base transformer")
+            raise ModelError(f"{path}: these DFloat11 weights do not belong to the Qwen-Image weights in "
+                             f"{model_dir} ({detail}).")
 
 
 _FILE_HASHES: dict[tuple[str, int, float], str] = {}
