@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import Problem, SpecError
-from .models import BLOCK_KINDS, LANGS, Document, Localized
+from .models import BLOCK_KINDS, LANGS, VALUES_ERROR, Document, Localized
 
 Pos = dict[tuple, int]   # field path -> 1-based line
 
@@ -200,6 +200,12 @@ def problems_from(exc: ValidationError, pos: Pos | None = None, filename: str | 
     probs: list[Problem] = []
     seen = set()
     for loc, e in cleaned:
+        if e["type"] == VALUES_ERROR:         # Document._safe_values: many problems, each with its path
+            for item in e["ctx"]["problems"].split("\n"):
+                where, _, msg = item.partition("\t")
+                path = loc + tuple(where.split(".")) if where else loc
+                probs.append(Problem(".".join(path), msg, filename, line_of(pos, path)))
+            continue
         if e["type"] in ("string_type", "model_type", "model_attributes_type", "list_type") and any(
                 p != loc and p[:len(loc)] == loc for p in paths):
             continue
