@@ -85,7 +85,9 @@ def _assets(doc: Document, root: Path) -> dict[str, tuple[bytes, float]]:
                 w, h = im.size
                 if im.format not in ("PNG", "JPEG"):
                     raise SpecError(Problem(where, f"{rel}: {im.format} images are not supported (PNG or JPEG)"))
-        except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+                im.load()                # a truncated file passes verify() (JPEG is not verified at all)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            # ValueError: e.g. a PNG text chunk over PIL's MAX_TEXT_CHUNK
             raise SpecError(Problem(where, f"{rel}: not a readable PNG or JPEG image")) from None
         out[rel] = (data, w / h)
     return out
