@@ -200,3 +200,40 @@ def test_cli_never_says_internal_error_for_these(tmp_path, capsys):
 
 def test_docgen_errors_are_one_family():
     assert issubclass(OutputError, DocgenError) and OutputError.exit_code == 2
+
+
+# ---- schedule retention trusts the folder, not the store ----------------------------------------------
+def test_retention_deletes_only_pdfs_in_the_jobs_output_folder(tmp_path):
+    pytest.importorskip("apscheduler")
+    import sqlite3
+    from docgen.batch.schedule import _retain, History
+    out = tmp_path / "reports"
+    out.mkdir()
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me", encoding="utf-8")
+    outside_pdf = tmp_path / "other.pdf"
+    outside_pdf.write_bytes(b"%PDF-1.7 not ours")
+    link = out / "link.pdf"
+    os.symlink(outside_pdf, link)
+    notpdf = out / "notes.pdf"
+    notpdf.write_text("hello", encoding="utf-8")
+    old = out / "2026-01.pdf"
+    old.write_bytes(b"%PDF-1.7 old")
+    h = History(tmp_path / "s.sqlite")
+    # the store (which anyone who can write it can change) names files outside and odd ones inside
+    for outputs in ([str(victim)], [str(outside_pdf)], [str(out / ".." / "precious.txt")], [str(link)],
+                    [str(notpdf)], [str(old)], [str(out / "2026-02.pdf")], [str(out / "2026-03.pdf")]):
+        rid = h.start("j", None)
+        h.finish(rid, "ok", outputs)
+    for name in ("2026-02.pdf", "2026-03.pdf"):
+        (out / name).write_bytes(b"%PDF-1.7")
+    _retain(h, "j", 2, out.resolve())
+    assert victim.read_text(encoding="utf-8") == "keep me" and outside_pdf.exists()
+    assert link.is_symlink() and notpdf.exists()
+    assert not old.exists() and (out / "2026-03.pdf").exists() and (out / "2026-02.pdf").exists()
+
+
+def test_batch_file_names_drop_bidi_controls(tmp_path):
+    from docgen.batch.naming import OutputPattern
+    p = OutputPattern("out/{id}.pdf", base=tmp_path).path({"id": "report\u202efdp.exe"})
+    assert "\u202e" not in p.name and p.name == "report_fdp.exe.pdf"

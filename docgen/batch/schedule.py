@@ -26,6 +26,7 @@ import logging
 import os
 import socket
 import sqlite3
+import stat
 import threading
 import time
 from pathlib import Path
@@ -214,7 +215,7 @@ def fire(jobs_path: str, name: str, scheduled: _dt.datetime | None = None) -> st
             outputs = [str(out)]
             history.finish(run_id, "ok", outputs)
             if job.keep:
-                _retain(history, name, job.keep)
+                _retain(history, name, job.keep, OutputPattern(job.output, base=folder).root)
             return "ok"
         except Exception as e:            # recorded in the history; the scheduler goes on
             history.finish(run_id, "failed", [], describe(e))
@@ -229,8 +230,30 @@ def _backend(job: Job):
     return get_backend(job.backend)[0]
 
 
-def _retain(history: History, name: str, keep: int) -> None:
-    """Delete outputs of the job's older successful runs beyond the newest ``keep``."""
+def _owned(path: str, root: Path) -> Path | None:
+    """``path`` if retention may delete it: a regular file (not a link) inside the job's output folder
+    ``root`` that is a PDF — whatever the store says, which anyone who can write it can change."""
+    p = Path(path)
+    if not p.is_absolute():
+        return None
+    try:
+        real = p.parent.resolve() / p.name
+        if not real.is_relative_to(root) or real == root:
+            return None
+        st = os.lstat(real)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        with open(real, "rb") as f:
+            if f.read(5) != b"%PDF-":
+                return None
+    except OSError:
+        return None
+    return real
+
+
+def _retain(history: History, name: str, keep: int, root: Path) -> None:
+    """Delete outputs of the job's older successful runs beyond the newest ``keep`` — only files docgen
+    wrote: PDFs inside the job's output folder ``root``."""
     kept: list[str] = []
     for r in history.runs(name):
         if r["status"] != "ok":
@@ -241,8 +264,12 @@ def _retain(history: History, name: str, keep: int) -> None:
             if len(kept) < keep:
                 kept.append(o)
             else:
+                target = _owned(o, root)
+                if target is None:
+                    _log.warning("retention of job %s: not deleting %s (not a PDF in %s)", name, o, root)
+                    continue
                 with contextlib.suppress(FileNotFoundError):
-                    Path(o).unlink()
+                    target.unlink()
 
 
 # ---- the scheduler -------------------------------------------------------------------------------------
