@@ -59,3 +59,6 @@ class SpecError(DocgenError):
             problems = [problems]
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    def __reduce__(self):            # pickled whole (a render in a child process): the problems, not the text
+        return (type(self), (self.problems,))

@@ -237,3 +237,26 @@ def test_batch_file_names_drop_bidi_controls(tmp_path):
     from docgen.batch.naming import OutputPattern
     p = OutputPattern("out/{id}.pdf", base=tmp_path).path({"id": "report\u202efdp.exe"})
     assert "\u202e" not in p.name and p.name == "report_fdp.exe.pdf"
+
+
+# ---- Document(...) and dicts: validated like YAML, paths against base_dir ------------------------------
+def test_a_document_built_in_python_checks_its_translations():
+    from docgen.spec.models import Document
+    doc = Document(languages=["zh", "en"], meta={"title": {"zh": "标题"}})
+    with pytest.raises(SpecError) as e:
+        docgen.render(doc)
+    assert problem(e)[0] == "meta.title" and "missing the en text" in problem(e)[2]
+
+
+def test_base_dir_resolves_a_dicts_assets(tmp_path, monkeypatch):
+    b = io.BytesIO()
+    Image.new("RGB", (40, 30), "blue").save(b, "PNG")
+    (tmp_path / "pic.png").write_bytes(b.getvalue())
+    monkeypatch.chdir(ROOT)
+    spec = {"languages": ["en"], "meta": {"title": "T"}, "body": [{"image": {"path": "pic.png"}}]}
+    with pytest.raises(SpecError):
+        docgen.render(spec)                                   # not in the working directory
+    assert docgen.render(spec, base_dir=tmp_path).pages >= 1
+    with pytest.raises(SpecError) as e:
+        docgen.render(spec, base_dir=tmp_path / "nope")
+    assert problem(e)[0] == "base_dir"

@@ -126,3 +126,31 @@ def test_check_refuses_pdfs_it_cannot_read_in_bounds(tmp_path, capsys, pdf, msg)
     assert main(["check", str(f)]) == 2
     err = capsys.readouterr().err
     assert msg in err and "internal error" not in err and time.monotonic() - t < 30
+
+
+# ---- isolation for servers: a render in a child process under limits ----------------------------------
+SMALL = {"languages": ["en"], "meta": {"title": "T"}, "body": [{"paragraph": "hello"}]}
+
+
+def test_a_render_under_limits_returns_its_result(tmp_path):
+    res = docgen.render(SMALL, limits=docgen.Limits(seconds=120, memory=4 * 2**30), out=tmp_path / "o.pdf")
+    assert res.pages >= 1 and (tmp_path / "o.pdf").read_bytes() == res.pdf
+
+
+def test_a_render_over_its_time_is_stopped():
+    t = time.monotonic()
+    with pytest.raises(docgen.RenderError) as e:
+        docgen.render({**SMALL, "body": [{"paragraph": "hello " * 200}] * 400}, limits=docgen.Limits(seconds=1))
+    assert "longer than 1 s" in str(e.value) and time.monotonic() - t < 10
+
+
+def test_a_render_over_its_memory_is_stopped():
+    with pytest.raises(docgen.RenderError) as e:
+        docgen.render(SMALL, limits=docgen.Limits(seconds=120, memory=40 * 2**20))
+    assert "memory" in str(e.value)
+
+
+def test_spec_errors_cross_the_process_whole():
+    with pytest.raises(SpecError) as e:
+        docgen.render({**SMALL, "meta": {"title": "T\x1b"}}, limits=docgen.Limits(seconds=120))
+    assert problem(e)[0] == "meta.title"

@@ -266,6 +266,13 @@ def validate(data: Any, pos: Pos | None = None, filename: str | None = None) -> 
     return doc
 
 
+def check_translations(doc: Document) -> None:
+    """A Document built in Python (not through :func:`validate`): SpecError for missing translations."""
+    probs = _check_translations(doc, None, None)
+    if probs:
+        raise SpecError(probs)
+
+
 def load_file(path: str | Path) -> Document:
     path = Path(path)
     try:
