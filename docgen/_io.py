@@ -6,12 +6,14 @@ refused (:class:`~docgen.errors.OutputError`), never replaced.  A temp file a ki
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 from .errors import OutputError
 
@@ -92,3 +94,25 @@ def atomic_write(path: str | Path, data: bytes) -> Path:
             raise OutputError(f"{path}: cannot write: {e.strerror}") from None
         raise
     return path
+
+
+def file_lock(path: str | Path):
+    """An exclusive lock across processes on ``path`` (filelock: ``flock`` on POSIX, ``msvcrt`` on
+    Windows; released when its holder dies).  ``acquire(timeout=…)`` raises TimeoutError when busy."""
+    import filelock
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:       # filelock ≥ 3.20: keep the lock file (unlinking it races a waiter) and never a soft lock
+        return filelock.FileLock(str(path), thread_local=False, preserve_lock_file=True, fallback_to_soft=False)
+    except TypeError:
+        return filelock.FileLock(str(path), thread_local=False)
+
+
+@contextlib.contextmanager
+def locked(path: str | Path, timeout: float = -1) -> Iterator[None]:
+    """Hold :func:`file_lock` on ``path`` (waiting at most ``timeout`` seconds; -1: as long as it takes)."""
+    lock = file_lock(path)
+    lock.acquire(timeout=timeout)
+    try:
+        yield
+    finally:
+        lock.release()

@@ -260,3 +260,10 @@ def test_base_dir_resolves_a_dicts_assets(tmp_path, monkeypatch):
     with pytest.raises(SpecError) as e:
         docgen.render(spec, base_dir=tmp_path / "nope")
     assert problem(e)[0] == "base_dir"
+
+
+def test_the_python_floor_is_the_one_the_code_needs():
+    import tomllib  # noqa: F401  (3.11+: docgen.regions.config reads its config file with it)
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'requires-python = ">=3.11"' in text
+    assert "Python ≥ 3.11" in (ROOT / "README.md").read_text(encoding="utf-8")

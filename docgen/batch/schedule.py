@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import fcntl
 import json
 import logging
 import os
@@ -34,6 +33,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .._io import file_lock
 from ..data.values import Month
 from ..errors import DocgenError, Problem, SpecError
 
@@ -194,12 +194,13 @@ def fire(jobs_path: str, name: str, scheduled: _dt.datetime | None = None) -> st
     history = History(store)
     when = scheduled or _dt.datetime.now(_tz(jobs.timezone))
     lock_path = store.with_name(f".{store.name}.{name}.lock")
-    with open(lock_path, "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            history.start(name, when, "skipped", "another run of this job is still in progress")
-            return "skipped"
+    lock = file_lock(lock_path)
+    try:
+        lock.acquire(timeout=0)
+    except TimeoutError:
+        history.start(name, when, "skipped", "another run of this job is still in progress")
+        return "skipped"
+    try:
         run_id = history.start(name, when)
         try:
             from ..data.placeholders import fill
@@ -221,6 +222,8 @@ def fire(jobs_path: str, name: str, scheduled: _dt.datetime | None = None) -> st
             history.finish(run_id, "failed", [], describe(e))
             _log.error("job %s failed: %s", name, describe(e))
             return "failed"
+    finally:
+        lock.release()
 
 
 def _backend(job: Job):
