@@ -122,6 +122,8 @@ def render(spec: Document | dict | str | os.PathLike, *, out: str | os.PathLike 
     a child process stopped when it takes longer or more memory (a :class:`RenderError`)."""
     if limits is not None and (limits.seconds or limits.memory):
         from ._isolate import run_isolated
+        if isinstance(spec, Document):         # its generated theme classes do not pickle: send the data
+            spec = spec.model_dump(exclude_unset=True)
         result = run_isolated(render, limits, spec, edition=edition, backend=backend, params=params,
                               model_config=model_config, base_dir=base_dir)
         if out is not None:

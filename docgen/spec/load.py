@@ -283,9 +283,14 @@ def load_file(path: str | Path) -> Document:
         raise SpecError(Problem("", "not UTF-8 text", str(path))) from None
     except OSError as e:
         raise SpecError(Problem("", f"cannot read: {e.strerror}", str(path))) from None
-    data, pos = parse_yaml(text, str(path))
-    doc = validate(data, pos, str(path))
-    doc._source = (str(path), pos)
+    return load_text(text, str(path))
+
+
+def load_text(text: str, filename: str = "<stdin>") -> Document:
+    """YAML text -> Document; problems name ``filename`` and the line."""
+    data, pos = parse_yaml(text, filename)
+    doc = validate(data, pos, filename)
+    doc._source = (filename, pos)
     return doc
 
 
