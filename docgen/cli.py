@@ -207,16 +207,28 @@ def cmd_layouts(a) -> int:
     return 0
 
 
-def cmd_schema(a) -> int:
-    if a.theme:
-        from .spec.theme import Theme
-        schema, title = Theme.model_json_schema(), "docgen layout theme (theme.yaml)"
+SCHEMAS = {"spec": "docgen document spec", "theme": "docgen layout theme (theme.yaml)",
+           "jobs": "docgen schedule jobs file"}
+
+
+def json_schema(kind: str = "spec") -> dict:
+    """The JSON Schema of a spec, a layout's theme.yaml or a jobs file, generated from the models that
+    validate them (so the schema and the validation cannot disagree)."""
+    if kind == "theme":
+        from .spec.theme import Theme as model
+    elif kind == "jobs":
+        from .batch.schedule import JobsFile as model
     else:
-        from .spec.models import Document
-        schema, title = Document.model_json_schema(), "docgen document spec"
+        from .spec.models import Document as model
+    schema = model.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = title
-    print(json.dumps(schema, ensure_ascii=False, indent=2))
+    schema["title"] = SCHEMAS[kind]
+    return schema
+
+
+def cmd_schema(a) -> int:
+    kind = "theme" if a.theme else "jobs" if a.jobs else "spec"
+    print(json.dumps(json_schema(kind), ensure_ascii=False, indent=2))
     return 0
 
 
@@ -348,7 +360,9 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("layouts", help="list installed layouts").set_defaults(fn=cmd_layouts)
     sc = sub.add_parser("schema", help="print the spec's JSON Schema (for editor autocompletion)")
-    sc.add_argument("--theme", action="store_true", help="print the JSON Schema of a layout's theme.yaml instead")
+    kinds = sc.add_mutually_exclusive_group()
+    kinds.add_argument("--theme", action="store_true", help="print the JSON Schema of a layout's theme.yaml instead")
+    kinds.add_argument("--jobs", action="store_true", help="print the JSON Schema of a schedule's jobs file instead")
     sc.set_defaults(fn=cmd_schema)
     d = sub.add_parser("doctor", help="report GPU, weights and libraries for the image model")
     _add_model_flags(d)
