@@ -267,3 +267,12 @@ def test_the_python_floor_is_the_one_the_code_needs():
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert 'requires-python = ">=3.11"' in text
     assert "Python ≥ 3.11" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_content_too_large_for_a_page_says_what_in_words(tmp_path):
+    from docgen.errors import RenderError
+    p = spec(tmp_path, HEAD + 'body:\n  - heading: "' + "word " * 2500 + '"\n')
+    with pytest.raises(RenderError) as e:
+        docgen.render(p)
+    msg = str(e.value)
+    assert "does not fit" in msg and "mm" in msg and "0x" not in msg and "Flowable" not in msg
