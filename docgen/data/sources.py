@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DocgenError, Problem, SpecError
+from ..spec import limits
 from ..spec.models import DataSource
 from .values import coerce, plain
 
@@ -292,4 +293,11 @@ def _typed(name: str, src: DataSource, columns: list[str], rows: list[dict], whe
                     r[col] = coerce(r.get(col), kind)
                 except ValueError as e:
                     raise SpecError(Problem(f"{where}.columns.{col}", f"row {i}: {e}")) from None
+    if len(rows) > limits.TABLE_ROWS:
+        raise SpecError(Problem(where, f"{len(rows):,} rows is over the limit of {limits.TABLE_ROWS:,}"))
+    for i, r in enumerate(rows, start=1):         # data is printed: the same rules as the spec's own text
+        for col, v in r.items():
+            why = limits.text_problem(v) if isinstance(v, str) else None
+            if why:
+                raise SpecError(Problem(where, f"row {i}, column {col!r}: {why}"))
     return Dataset(name, columns, rows)
