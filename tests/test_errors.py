@@ -276,3 +276,23 @@ def test_content_too_large_for_a_page_says_what_in_words(tmp_path):
         docgen.render(p)
     msg = str(e.value)
     assert "does not fit" in msg and "mm" in msg and "0x" not in msg and "Flowable" not in msg
+
+
+def test_data_cells_follow_the_rules_of_text(tmp_path):
+    (tmp_path / "r.csv").write_text("a,b\nx\x1by,1\n", encoding="utf-8")
+    p = spec(tmp_path, HEAD + "data: {r: {file: r.csv}}\nbody:\n  - table: {source: r}\n")
+    with pytest.raises(SpecError) as e:
+        docgen.render(p)
+    assert problem(e)[:2] == ("data.r", 3) and "row 1, column 'a': control character U+001B" in problem(e)[2]
+
+
+def test_a_layout_refuses_an_edition_it_does_not_declare(tmp_path, capsys):
+    p = layout(tmp_path, "<page>{{ blocks|length }}</page>")
+    theme = tmp_path / "lay" / "theme.yaml"
+    theme.write_text("editions: [zh, en, parallel]\n" + theme.read_text(encoding="utf-8"), encoding="utf-8")
+    p.write_text("layout: ./lay\nlanguages: [zh, en]\nmeta: {title: T}\n", encoding="utf-8")
+    with pytest.raises(SpecError) as e:
+        docgen.render(p, edition="stacked")
+    assert problem(e)[0] == "bilingual" and "does not typeset the stacked edition" in problem(e)[2]
+    assert main(["render", str(p), "--edition", "stacked"]) == 2
+    assert "editions: zh, en, parallel" in capsys.readouterr().err

@@ -414,6 +414,9 @@ def build(doc: Document, edition: str, base_dir: Path | None = None, *,
     frame it fills, the edition's languages and mode, and the document's information strings."""
     folder = find(doc.layout, base_dir)
     theme = load_theme(folder, doc.theme, base_dir)
+    if theme.editions is not None and edition not in theme.editions:
+        raise SpecError(Problem("bilingual", f"layout {theme.name or doc.layout!r} does not typeset the {edition} "
+                                             f"edition (its theme.yaml lists editions: {', '.join(theme.editions)})"))
     env = _environment(folder)
     langs = edition_languages(doc, edition)
     index: dict[str, dict] = {}
