@@ -120,7 +120,7 @@ def cmd_render(a) -> int:
             res.save(out)
         if not quiet:
             print(printable(f"{out or '<stdout>'}  ({res.pages} pages, edition {ed})"), file=info)
-        if a.check and not _print_check(res.pdf, a.check, a.tol_mm, info if not quiet else None):
+        if a.check and not _print_check(res.pdf, a.check, a.tol_mm, info, quiet):
             failed = True
         if a.verbose:
             for r in res.regions:
@@ -146,8 +146,9 @@ def cmd_render(a) -> int:
     return 1 if failed else 0
 
 
-def _print_check(pdf, standard: str, tol_mm: float, file=sys.stdout) -> bool:
-    """Run a conformance check and print each violation (to ``file``, unless None); True when there is none."""
+def _print_check(pdf, standard: str, tol_mm: float, file=None, quiet: bool = False) -> bool:
+    """Run a conformance check and print each violation (to ``file``, default stdout, unless ``quiet``);
+    True when there is none."""
     from .check import CheckError, check_pdf
     try:
         report = check_pdf(pdf, standard, tol_mm=tol_mm)
@@ -155,9 +156,9 @@ def _print_check(pdf, standard: str, tol_mm: float, file=sys.stdout) -> bool:
         err = DocgenError(str(e))
         err.exit_code = e.exit_code          # an unreadable PDF is bad input: exit 2
         raise err from None
-    if file is not None:
+    if not quiet:
         for line in report.lines():
-            print(printable(f"  {line}"), file=file)
+            print(printable(f"  {line}"), file=file or sys.stdout)
     return report.ok
 
 

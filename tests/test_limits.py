@@ -154,3 +154,12 @@ def test_spec_errors_cross_the_process_whole():
     with pytest.raises(SpecError) as e:
         docgen.render({**SMALL, "meta": {"title": "T\x1b"}}, limits=docgen.Limits(seconds=120))
     assert problem(e)[0] == "meta.title"
+
+
+def test_check_reading_is_bounded_in_time(monkeypatch):
+    from docgen.check import CheckError, check_pdf
+    monkeypatch.setattr("docgen.check.MAX_SECONDS", 0.0)
+    pdf = docgen.render(SMALL).pdf
+    with pytest.raises(CheckError) as e:
+        check_pdf(pdf)
+    assert "took longer than 0 s" in str(e.value)

@@ -71,6 +71,26 @@ MAX_STREAM_BYTES = 512 * 2**20    # decompressed page contents and form XObjects
 MAX_FILE_BYTES = 1 * 2**30        # the PDF file itself
 
 
+MAX_SECONDS = 300.0               # reading the pages
+
+
+class _Timed:
+    """A pdfplumber document whose pages stop coming after ``seconds`` (a CheckError)."""
+
+    def __init__(self, doc, seconds: float):
+        self._doc, self._seconds = doc, seconds
+
+    @property
+    def pages(self):
+        import time
+        deadline = time.monotonic() + self._seconds
+        for page in self._doc.pages:
+            if time.monotonic() > deadline:
+                raise CheckError(f"reading the PDF took longer than {self._seconds:g} s")
+            yield page
+            page.close()             # pdfplumber caches each page's objects: let them go
+
+
 def _bytes_of(pdf) -> bytes:
     if isinstance(pdf, (bytes, bytearray)):
         return bytes(pdf)
@@ -165,7 +185,7 @@ def check_pdf(pdf, standard: str = "clreq", *, tol_mm: float = 1.0) -> Report:
         raise ValueError(f"unknown standard {standard!r}; expected one of {', '.join(STANDARDS)}")
     from .text import read_pages
     with _open(pdf) as doc:
-        pages = read_pages(doc)
+        pages = read_pages(_Timed(doc, MAX_SECONDS))
     report = Report(standard, pages=len(pages))
     if standard == "gbt9704":
         from .gbt9704 import check as check_gongwen
