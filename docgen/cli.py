@@ -284,16 +284,16 @@ def cmd_schedule(a) -> int:
             return 2
         status = S.fire(a.jobs, a.job)
         run = S.history(a.jobs, a.job, limit=1)[0]
-        print(f"{a.job}: {status} {' '.join(run['outputs'])}{('  ' + run['error']) if run['error'] else ''}")
+        say(f"{a.job}: {status} {' '.join(run['outputs'])}{('  ' + run['error']) if run['error'] else ''}")
         return 0 if status in ("ok", "skipped") else 1
     runs = S.history(a.jobs, a.job, a.limit)
     if a.json:
         print(json.dumps(runs, ensure_ascii=False, indent=1))
         return 0
     for r in runs:
-        print(f"{r['id']:>5} {r['job']:16s} {r['status']:8s} scheduled {r['scheduled'] or '-'}  started "
-              f"{r['started'] or '-'}  finished {r['finished'] or '-'}  {' '.join(r['outputs'])}"
-              f"{('  ' + r['error']) if r['error'] else ''}")
+        say(f"{r['id']:>5} {r['job']:16s} {r['status']:8s} scheduled {r['scheduled'] or '-'}  started "
+            f"{r['started'] or '-'}  finished {r['finished'] or '-'}  {' '.join(r['outputs'])}"
+            f"{('  ' + r['error']) if r['error'] else ''}")
     return 0
 
 

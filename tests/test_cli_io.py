@@ -92,3 +92,12 @@ def test_check_reads_stdin(tmp_path):
     pytest.importorskip("pdfplumber")
     r = run(["check", "-"], b"not a pdf", cwd=tmp_path)
     assert r.returncode == 2 and b"internal error" not in r.stderr
+
+
+def test_schedule_history_needs_no_apscheduler(tmp_path, monkeypatch, capsys):
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text("jobs:\n  j: {spec: s.yaml, cron: '0 6 1 * *', output: 'out/{date}.pdf'}\n", encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "apscheduler", None)
+    monkeypatch.setitem(sys.modules, "apscheduler.triggers.cron", None)
+    assert main(["schedule", "history", str(jobs)]) == 0
+    assert "internal error" not in capsys.readouterr().err

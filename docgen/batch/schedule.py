@@ -64,7 +64,8 @@ class JobsFile(BaseModel):
 
 
 # ---- loading -------------------------------------------------------------------------------------------
-def load_jobs(path: str | os.PathLike) -> tuple[JobsFile, Path]:
+def load_jobs(path: str | os.PathLike, *, check_cron: bool = True) -> tuple[JobsFile, Path]:
+    """The jobs file, validated; ``check_cron``: also parse each cron (needs APScheduler)."""
     from ..spec.load import parse_yaml, problems_from
     path = Path(path)
     try:
@@ -77,7 +78,8 @@ def load_jobs(path: str | os.PathLike) -> tuple[JobsFile, Path]:
     except ValidationError as e:
         raise SpecError(problems_from(e, pos, str(path))) from None
     for name, job in jobs.jobs.items():
-        trigger(job.cron, jobs.timezone, f"jobs.{name}.cron")     # check early, with the path
+        if check_cron:
+            trigger(job.cron, jobs.timezone, f"jobs.{name}.cron")     # check early, with the path
     return jobs, path.resolve().parent
 
 
@@ -413,5 +415,5 @@ class Scheduler:
 
 
 def history(jobs_path: str | os.PathLike, job: str | None = None, limit: int | None = None) -> list[dict]:
-    jobs, folder = load_jobs(jobs_path)
+    jobs, folder = load_jobs(jobs_path, check_cron=False)      # reading the history needs no APScheduler
     return History(_store(jobs, folder)).runs(job, limit)
