@@ -17,5 +17,6 @@ from .spec.limits import Limits
 from .spec.models import Document
 
 __version__ = "0.1.0"
-__all__ = ["DocgenError", "Document", "LayoutError", "Limits", "ModelError", "OutputError", "RegionBackend", "RegionImage", "RegionRequest",
+__all__ = ["DocgenError", "Document", "LayoutError", "Limits", "ModelError", "OutputError", "RegionBackend",
+           "RegionImage", "RegionRequest",
            "RenderError", "RenderResult", "Report", "SpecError", "check_pdf", "render", "__version__"]

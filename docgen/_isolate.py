@@ -7,6 +7,7 @@ each reported as a :class:`~docgen.errors.RenderError`.  The child is a fresh in
 (``python -m docgen._isolate``, arguments pickled on its stdin): nothing of the caller — threads, its
 main module — is copied into it.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,10 +29,15 @@ def run_isolated(fn, limits, *args, **kwargs):
     except Exception as e:
         raise TypeError(f"a render with limits runs in a child process; its arguments must pickle: {e}") from None
     env = dict(os.environ)
-    here = str(Path(__file__).resolve().parent.parent)          # the folder holding this docgen package
+    here = str(Path(__file__).resolve().parent.parent)  # the folder holding this docgen package
     env["PYTHONPATH"] = os.pathsep.join([here] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    proc = subprocess.Popen([sys.executable, "-m", "docgen._isolate"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "docgen._isolate"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     try:
         out, err = proc.communicate(payload, timeout=limits.seconds)
     except subprocess.TimeoutExpired:
@@ -46,8 +52,10 @@ def run_isolated(fn, limits, *args, **kwargs):
         kind, value = pickle.loads(out)
     except Exception:
         if limits.memory:
-            raise RenderError(f"the render stopped (exit {proc.returncode}), most likely out of its "
-                              f"{_size(limits.memory)} of memory (limits.memory)") from None
+            raise RenderError(
+                f"the render stopped (exit {proc.returncode}), most likely out of its "
+                f"{_size(limits.memory)} of memory (limits.memory)"
+            ) from None
         tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
         raise RenderError(f"the render's child process stopped (exit {proc.returncode}): {tail[0]}") from None
     if kind == "ok":
@@ -66,8 +74,9 @@ def _child() -> None:
     if memory:
         try:
             import resource
+
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        except (ImportError, ValueError, OSError):       # no RLIMIT_AS here (Windows): time only
+        except (ImportError, ValueError, OSError):  # no RLIMIT_AS here (Windows): time only
             pass
     try:
         _, fn, args, kwargs = pickle.loads(data)
@@ -76,7 +85,7 @@ def _child() -> None:
         reply = ("memory", None)
     except DocgenError as e:
         reply = ("error", e)
-    except BaseException as e:          # a bug: its text, not a traceback across processes
+    except BaseException as e:  # a bug: its text, not a traceback across processes
         reply = ("bug", f"{type(e).__name__}: {e}")
     try:
         blob = pickle.dumps(reply)

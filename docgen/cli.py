@@ -215,12 +215,16 @@ SCHEMAS = {"spec": "docgen document spec", "theme": "docgen layout theme (theme.
 def json_schema(kind: str = "spec") -> dict:
     """The JSON Schema of a spec, a layout's theme.yaml or a jobs file, generated from the models that
     validate them (so the schema and the validation cannot disagree)."""
-    if kind == "theme":
-        from .spec.theme import Theme as model
-    elif kind == "jobs":
-        from .batch.schedule import JobsFile as model
+    from pydantic import BaseModel
+
+    from .spec.models import Document
+    from .spec.theme import Theme
+    model: type[BaseModel]
+    if kind == "jobs":
+        from .batch.schedule import JobsFile
+        model = JobsFile
     else:
-        from .spec.models import Document as model
+        model = Theme if kind == "theme" else Document
     schema = model.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = SCHEMAS[kind]

@@ -16,6 +16,7 @@ import io
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 MM = 72 / 25.4
 STANDARDS = ("clreq", "gbt9704")
@@ -119,7 +120,8 @@ def _preflight(data: bytes) -> None:
         reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
             raise CheckError("the PDF is encrypted")
-        count = reader.trailer["/Root"]["/Pages"].get("/Count", 0)
+        root: Any = reader.trailer["/Root"]
+        count = root["/Pages"].get("/Count", 0)
         if isinstance(count, int) and count > MAX_PAGES:
             raise CheckError(f"the PDF declares {count:,} pages; docgen checks at most {MAX_PAGES:,}")
         n = len(reader.pages)

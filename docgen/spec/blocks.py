@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, ClassVar, Iterator, Literal, Union
 
-from pydantic import BeforeValidator, ConfigDict, Discriminator, Field, PositiveFloat, Tag, field_validator, model_validator
+from pydantic import (BeforeValidator, ConfigDict, Discriminator, Field, PositiveFloat, Tag, field_validator,
+                      model_validator)
 
 from .base import ASPECTS, SpecModel, Text
 

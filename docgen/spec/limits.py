@@ -4,27 +4,27 @@ A value over a limit is a :class:`~docgen.errors.SpecError` naming its field, ne
 ``MemoryError``.  The defaults are far above any real document (a 300-page report uses a few percent of
 each) and cost nothing to check: one pass over the spec's strings.
 """
+
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass
 
-TEXT_CHARS = 200_000          # characters in one text field (a paragraph, a cell, a heading)
-TOKEN_CHARS = 10_000          # characters in one unbroken run (no space, no CJK break opportunity)
-BLOCKS = 20_000               # blocks in the body (attachments included)
-TABLE_ROWS = 20_000           # rows of one table (data-bound tables after the data is read)
+TEXT_CHARS = 200_000  # characters in one text field (a paragraph, a cell, a heading)
+TOKEN_CHARS = 10_000  # characters in one unbroken run (no space, no CJK break opportunity)
+BLOCKS = 20_000  # blocks in the body (attachments included)
+TABLE_ROWS = 20_000  # rows of one table (data-bound tables after the data is read)
 PLACEHOLDER_CHARS = 5_000_000  # characters of the spec's text after {placeholders} are filled
-PLACEHOLDER_WIDTH = 1_000     # the width in a placeholder's format, {x:>1000}
-TEMPLATE_CHARS = 50_000_000   # characters a layout template may produce
-TEMPLATE_SECONDS = 60.0       # seconds a layout template may run
-TEMPLATE_LOOPS = 2_000_000    # range() items a layout template may iterate, all loops together
+PLACEHOLDER_WIDTH = 1_000  # the width in a placeholder's format, {x:>1000}
+TEMPLATE_CHARS = 50_000_000  # characters a layout template may produce
+TEMPLATE_SECONDS = 60.0  # seconds a layout template may run
+TEMPLATE_LOOPS = 2_000_000  # range() items a layout template may iterate, all loops together
 
 # control characters (tab, newline and carriage return are whitespace) and lone surrogates
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 # a run of characters with no line-break opportunity between them (spaces and CJK break anywhere)
-_TOKEN = re.compile(r"[^\s\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]{%d,}"
-                    % (TOKEN_CHARS + 1))
+_TOKEN = re.compile(r"[^\s\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]{%d,}" % (TOKEN_CHARS + 1))
 
 
 def text_problem(s: str) -> str | None:
@@ -38,8 +38,10 @@ def text_problem(s: str) -> str | None:
         return f"{what} U+{c:04X} (at character {m.start() + 1}) is not allowed in text"
     m = _TOKEN.search(s)
     if m:
-        return (f"an unbroken word of {len(m.group()):,} characters at character {m.start() + 1} is over the "
-                f"limit of {TOKEN_CHARS:,} (add spaces)")
+        return (
+            f"an unbroken word of {len(m.group()):,} characters at character {m.start() + 1} is over the "
+            f"limit of {TOKEN_CHARS:,} (add spaces)"
+        )
     return None
 
 
@@ -84,5 +86,5 @@ class Limits:
     memory=2 * 2**30))``, ``docgen render --max-seconds 60 --max-memory 2G``): a render that runs
     longer or needs more memory is stopped and reported as a :class:`~docgen.errors.RenderError`."""
 
-    seconds: float | None = None       # wall-clock seconds
-    memory: int | None = None          # bytes of address space
+    seconds: float | None = None  # wall-clock seconds
+    memory: int | None = None  # bytes of address space
