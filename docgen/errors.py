@@ -26,6 +26,12 @@ class RenderError(DocgenError):
     """The document could not be typeset (e.g. content that does not fit a fixed frame)."""
 
 
+class OutputError(DocgenError):
+    """An output path cannot be written: a folder, a FIFO, a device, a symlink, or no permission."""
+
+    exit_code = 2
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem in the user's input: where (field path, file:line) and what."""
@@ -53,3 +59,6 @@ class SpecError(DocgenError):
             problems = [problems]
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    def __reduce__(self):            # pickled whole (a render in a child process): the problems, not the text
+        return (type(self), (self.problems,))

@@ -18,7 +18,8 @@ from ._io import atomic_write
 from .errors import Problem, SpecError
 from .data.sources import inside
 from .spec import load_file, validate
-from .spec.load import locate
+from .spec.limits import Limits
+from .spec.load import check_translations, locate
 from .spec.models import Document, ImageBlock, walk
 
 
@@ -50,16 +51,29 @@ class RenderResult:
                 f"warnings={len(self.warnings)}, regions={len(self.regions)}{where})")
 
 
-def load(spec: Document | dict | str | os.PathLike) -> tuple[Document, Path]:
-    """Any accepted spec form -> (Document, folder its relative paths are resolved against)."""
+def load(spec: Document | dict | str | os.PathLike, base_dir: str | os.PathLike | None = None) -> tuple[Document, Path]:
+    """Any accepted spec form -> (Document, folder its relative paths are resolved against).
+
+    ``base_dir``: that folder for a dict or a Document (default: the working directory); a YAML file's
+    paths are relative to its own folder.  A Document built in Python is checked as a YAML spec is."""
     if isinstance(spec, Document):
-        return spec, Path.cwd()
+        check_translations(spec)
+        return spec, _base(base_dir)
     if isinstance(spec, dict):
-        return validate(spec), Path.cwd()
+        return validate(spec), _base(base_dir)
     if isinstance(spec, (str, os.PathLike)):
         p = Path(spec)
         return load_file(p), p.resolve().parent
     raise TypeError("spec must be a docgen.Document, a dict, or a path to a YAML file")
+
+
+def _base(base_dir) -> Path:
+    if base_dir is None:
+        return Path.cwd()
+    p = Path(base_dir).resolve()
+    if not p.is_dir():
+        raise SpecError(Problem("base_dir", f"{base_dir}: not a folder"))
+    return p
 
 
 def asset_refs(doc: Document) -> list[tuple[str, str]]:
@@ -85,7 +99,9 @@ def _assets(doc: Document, root: Path) -> dict[str, tuple[bytes, float]]:
                 w, h = im.size
                 if im.format not in ("PNG", "JPEG"):
                     raise SpecError(Problem(where, f"{rel}: {im.format} images are not supported (PNG or JPEG)"))
-        except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+                im.load()                # a truncated file passes verify() (JPEG is not verified at all)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            # ValueError: e.g. a PNG text chunk over PIL's MAX_TEXT_CHUNK
             raise SpecError(Problem(where, f"{rel}: not a readable PNG or JPEG image")) from None
         out[rel] = (data, w / h)
     return out
@@ -93,14 +109,27 @@ def _assets(doc: Document, root: Path) -> dict[str, tuple[bytes, float]]:
 
 def render(spec: Document | dict | str | os.PathLike, *, out: str | os.PathLike | None = None,
            edition: str | None = None, backend: Any = None, params: dict | None = None,
-           model_config: Any = None) -> RenderResult:
+           model_config: Any = None, base_dir: str | os.PathLike | None = None,
+           limits: Limits | None = None) -> RenderResult:
     """Render a document to PDF.
 
     ``edition``: parallel, stacked, zh or en (default: the spec's mode); ``params``: values of the spec's
     declared parameters (strings are converted to the declared type); ``backend``: a region backend
     instance or name (auto, draft, qwen-image); ``model_config``: a
-    :class:`docgen.regions.config.ModelConfig` (default: from the environment and config file)."""
-    doc, root = load(spec)
+    :class:`docgen.regions.config.ModelConfig` (default: from the environment and config file);
+    ``base_dir``: the folder a dict's or Document's relative paths (images, data, layout) are resolved
+    against (default: the working directory); ``limits``: a :class:`docgen.Limits` — the render runs in
+    a child process stopped when it takes longer or more memory (a :class:`RenderError`)."""
+    if limits is not None and (limits.seconds or limits.memory):
+        from ._isolate import run_isolated
+        if isinstance(spec, Document):         # its generated theme classes do not pickle: send the data
+            spec = spec.model_dump(exclude_unset=True)
+        result = run_isolated(render, limits, spec, edition=edition, backend=backend, params=params,
+                              model_config=model_config, base_dir=base_dir)
+        if out is not None:
+            result.save(out)
+        return result
+    doc, root = load(spec, base_dir)
     return render_document(doc, root, out=out, edition=edition, backend=backend, params=params,
                            model_config=model_config)
 

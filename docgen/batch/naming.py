@@ -15,7 +15,9 @@ from typing import Any
 from ..data.placeholders import fill
 from ..errors import Problem, SpecError
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
+# separators, control characters and the bidi controls that make a name read differently from what it is
+# (U+202E shows "report\u202efdp.exe" as "reportexe.pdf")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\:*?\"<>|\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 
 
 class _Safe:

@@ -14,9 +14,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
-from .._io import atomic_write
+from .._io import atomic_write, file_lock
 from ..errors import DocgenError, Problem, SpecError
 from . import manifest as M
 from .engines import Outcome, Task, describe, run_local, run_ray, run_serial
@@ -77,15 +77,18 @@ def read_rows(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 
 def _lock_folder(folder: Path):
-    import fcntl
+    """The folder's batch lock, held until ``release()``.  A killed batch's pool workers may hold it a
+    moment longer than the batch itself: wait a few seconds before calling the folder busy."""
     folder.mkdir(parents=True, exist_ok=True)
-    f = open(folder / ".docgen-batch.lock", "a+b")
+    lock = file_lock(folder / ".docgen-batch.lock")
     try:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        f.close()
+        lock.acquire(timeout=LOCK_WAIT)
+    except TimeoutError:
         raise DocgenError(f"another docgen batch is writing into {folder}; wait for it to finish") from None
-    return f
+    return lock
+
+
+LOCK_WAIT = 5.0          # seconds
 
 
 def _cleanup_temp(folders: Iterable[Path]) -> int:
@@ -149,8 +152,10 @@ def _static_key(spec, doc, root: Path, backend_identity: dict) -> dict:
 def run_batch(spec, rows: list[dict[str, Any]] | str | os.PathLike, out: str, *, engine: str = "local",
               workers: int | None = None, backend: str | None = None, edition: str | None = None,
               force: bool = False, progress: bool | None = None, ray_address: str | None = None,
-              model_config: Any = None) -> BatchReport:
-    """Render ``spec`` once per row; see the module docstring.  ``rows``: a list of mappings or a file."""
+              model_config: Any = None, warn: Callable[[str], None] | None = None) -> BatchReport:
+    """Render ``spec`` once per row; see the module docstring.  ``rows``: a list of mappings or a file.
+    ``warn``: called with each warning as soon as it is known (before the documents render); every
+    warning is also in the report."""
     from ..regions import get_backend
     from ..render import load
     t0 = time.perf_counter()
@@ -160,9 +165,15 @@ def run_batch(spec, rows: list[dict[str, Any]] | str | os.PathLike, out: str, *,
     if not isinstance(rows, list):
         rows = read_rows(rows)
     warnings: list[str] = []
+
+    def note(w: str) -> None:
+        warnings.append(w)
+        if warn is not None:
+            warn(w)
+
     backend_obj, why = get_backend(backend, model_config)
     if why:
-        warnings.append(f"generated regions use the draft backend (placeholders): {why}")
+        note(f"generated regions use the draft backend (placeholders): {why}")
     try:
         identity = backend_obj.identity()
     except Exception:                      # identity of a backend that cannot load yet: its name
@@ -185,6 +196,9 @@ def run_batch(spec, rows: list[dict[str, Any]] | str | os.PathLike, out: str, *,
         undeclared |= {k for k in row if k not in doc.params}
         key = M.sha256_bytes(M.canonical({**static, "row": params, "edition": edition}).encode())
         plans.append((i, path, key, params))
+    if undeclared:
+        note(f"row columns that are not parameters of the spec (used for names only): "
+             f"{', '.join(sorted(undeclared))}")
     man_path = pattern.root / M.NAME
     # one batch at a time per output folder: the lock makes removing a killed run's temp files safe and
     # keeps two runs from overwriting each other's manifest (released when the run ends, or with the
@@ -254,11 +268,8 @@ def run_batch(spec, rows: list[dict[str, Any]] | str | os.PathLike, out: str, *,
             journal.close()
     save_manifest(True)
     journal_path.unlink(missing_ok=True)        # folded into the manifest
-    lock.close()
+    lock.release()
     docs = [results[i] for i in sorted(results)]
-    if undeclared:
-        warnings.append(f"row columns that are not parameters of the spec (used for names only): "
-                        f"{', '.join(sorted(undeclared))}")
     return BatchReport(ok=sum(r.status == "ok" for r in docs), failed=sum(r.status == "failed" for r in docs),
                        skipped=sum(r.status == "skipped" for r in docs), seconds=time.perf_counter() - t0,
                        documents=docs, manifest=man_path, warnings=warnings)
@@ -271,6 +282,8 @@ def _record(o: Outcome, path: Path, rel: str, key: str) -> DocResult:
         atomic_write(path, o.pdf)
     except OSError as e:
         return DocResult(o.index, rel, "failed", key, error=f"cannot write {rel}: {e.strerror}", seconds=o.seconds)
+    except DocgenError as e:                 # e.g. the name is a folder or a FIFO (OutputError)
+        return DocResult(o.index, rel, "failed", key, error=str(e), seconds=o.seconds)
     return DocResult(o.index, rel, "ok", key, seconds=o.seconds, pages=o.pages, sha256=M.sha256_bytes(o.pdf))
 
 

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import fcntl
 import json
 import logging
 import os
 import socket
 import sqlite3
+import stat
 import threading
 import time
 from pathlib import Path
@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .._io import file_lock
 from ..data.values import Month
 from ..errors import DocgenError, Problem, SpecError
 
@@ -63,7 +64,8 @@ class JobsFile(BaseModel):
 
 
 # ---- loading -------------------------------------------------------------------------------------------
-def load_jobs(path: str | os.PathLike) -> tuple[JobsFile, Path]:
+def load_jobs(path: str | os.PathLike, *, check_cron: bool = True) -> tuple[JobsFile, Path]:
+    """The jobs file, validated; ``check_cron``: also parse each cron (needs APScheduler)."""
     from ..spec.load import parse_yaml, problems_from
     path = Path(path)
     try:
@@ -76,7 +78,8 @@ def load_jobs(path: str | os.PathLike) -> tuple[JobsFile, Path]:
     except ValidationError as e:
         raise SpecError(problems_from(e, pos, str(path))) from None
     for name, job in jobs.jobs.items():
-        trigger(job.cron, jobs.timezone, f"jobs.{name}.cron")     # check early, with the path
+        if check_cron:
+            trigger(job.cron, jobs.timezone, f"jobs.{name}.cron")     # check early, with the path
     return jobs, path.resolve().parent
 
 
@@ -193,12 +196,13 @@ def fire(jobs_path: str, name: str, scheduled: _dt.datetime | None = None) -> st
     history = History(store)
     when = scheduled or _dt.datetime.now(_tz(jobs.timezone))
     lock_path = store.with_name(f".{store.name}.{name}.lock")
-    with open(lock_path, "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            history.start(name, when, "skipped", "another run of this job is still in progress")
-            return "skipped"
+    lock = file_lock(lock_path)
+    try:
+        lock.acquire(timeout=0)
+    except TimeoutError:
+        history.start(name, when, "skipped", "another run of this job is still in progress")
+        return "skipped"
+    try:
         run_id = history.start(name, when)
         try:
             from ..data.placeholders import fill
@@ -214,12 +218,14 @@ def fire(jobs_path: str, name: str, scheduled: _dt.datetime | None = None) -> st
             outputs = [str(out)]
             history.finish(run_id, "ok", outputs)
             if job.keep:
-                _retain(history, name, job.keep)
+                _retain(history, name, job.keep, OutputPattern(job.output, base=folder).root)
             return "ok"
         except Exception as e:            # recorded in the history; the scheduler goes on
             history.finish(run_id, "failed", [], describe(e))
             _log.error("job %s failed: %s", name, describe(e))
             return "failed"
+    finally:
+        lock.release()
 
 
 def _backend(job: Job):
@@ -229,8 +235,30 @@ def _backend(job: Job):
     return get_backend(job.backend)[0]
 
 
-def _retain(history: History, name: str, keep: int) -> None:
-    """Delete outputs of the job's older successful runs beyond the newest ``keep``."""
+def _owned(path: str, root: Path) -> Path | None:
+    """``path`` if retention may delete it: a regular file (not a link) inside the job's output folder
+    ``root`` that is a PDF — whatever the store says, which anyone who can write it can change."""
+    p = Path(path)
+    if not p.is_absolute():
+        return None
+    try:
+        real = p.parent.resolve() / p.name
+        if not real.is_relative_to(root) or real == root:
+            return None
+        st = os.lstat(real)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        with open(real, "rb") as f:
+            if f.read(5) != b"%PDF-":
+                return None
+    except OSError:
+        return None
+    return real
+
+
+def _retain(history: History, name: str, keep: int, root: Path) -> None:
+    """Delete outputs of the job's older successful runs beyond the newest ``keep`` — only files docgen
+    wrote: PDFs inside the job's output folder ``root``."""
     kept: list[str] = []
     for r in history.runs(name):
         if r["status"] != "ok":
@@ -241,8 +269,12 @@ def _retain(history: History, name: str, keep: int) -> None:
             if len(kept) < keep:
                 kept.append(o)
             else:
+                target = _owned(o, root)
+                if target is None:
+                    _log.warning("retention of job %s: not deleting %s (not a PDF in %s)", name, o, root)
+                    continue
                 with contextlib.suppress(FileNotFoundError):
-                    Path(o).unlink()
+                    target.unlink()
 
 
 # ---- the scheduler -------------------------------------------------------------------------------------
@@ -383,5 +415,5 @@ class Scheduler:
 
 
 def history(jobs_path: str | os.PathLike, job: str | None = None, limit: int | None = None) -> list[dict]:
-    jobs, folder = load_jobs(jobs_path)
+    jobs, folder = load_jobs(jobs_path, check_cron=False)      # reading the history needs no APScheduler
     return History(_store(jobs, folder)).runs(job, limit)

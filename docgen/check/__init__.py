@@ -16,6 +16,7 @@ import io
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 MM = 72 / 25.4
 STANDARDS = ("clreq", "gbt9704")
@@ -66,19 +67,114 @@ class Report:
         return out
 
 
+MAX_PAGES = 5_000                 # pages a check reads
+MAX_STREAM_BYTES = 512 * 2**20    # decompressed page contents and form XObjects, all pages together
+MAX_FILE_BYTES = 1 * 2**30        # the PDF file itself
+
+
+MAX_SECONDS = 300.0               # reading the pages
+
+
+class _Timed:
+    """A pdfplumber document whose pages stop coming after ``seconds`` (a CheckError)."""
+
+    def __init__(self, doc, seconds: float):
+        self._doc, self._seconds = doc, seconds
+
+    @property
+    def pages(self):
+        import time
+        deadline = time.monotonic() + self._seconds
+        for page in self._doc.pages:
+            if time.monotonic() > deadline:
+                raise CheckError(f"reading the PDF took longer than {self._seconds:g} s")
+            yield page
+            page.close()             # pdfplumber caches each page's objects: let them go
+
+
+def _bytes_of(pdf) -> bytes:
+    if isinstance(pdf, (bytes, bytearray)):
+        return bytes(pdf)
+    if isinstance(pdf, (str, os.PathLike)):
+        try:
+            size = os.path.getsize(pdf)
+            if size > MAX_FILE_BYTES:
+                raise CheckError(f"the PDF is {size / 2**20:,.0f} MiB; docgen checks at most "
+                                 f"{MAX_FILE_BYTES / 2**20:,.0f} MiB")
+            with open(pdf, "rb") as f:
+                return f.read()
+        except OSError as e:
+            raise CheckError(f"cannot read {os.fspath(pdf)}: {e.strerror}") from None
+    data = pdf.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise CheckError(f"the PDF is over {MAX_FILE_BYTES / 2**20:,.0f} MiB")
+    return data
+
+
+def _preflight(data: bytes) -> None:
+    """Refuse, before pdfminer reads it, a PDF whose reading is unbounded: a page tree that is a cycle,
+    more than MAX_PAGES pages, streams that decompress beyond pypdf's limits or MAX_STREAM_BYTES."""
+    import pypdf
+    from pypdf.errors import LimitReachedError, PyPdfError
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise CheckError("the PDF is encrypted")
+        root: Any = reader.trailer["/Root"]
+        count = root["/Pages"].get("/Count", 0)
+        if isinstance(count, int) and count > MAX_PAGES:
+            raise CheckError(f"the PDF declares {count:,} pages; docgen checks at most {MAX_PAGES:,}")
+        n = len(reader.pages)
+        if n > MAX_PAGES:
+            raise CheckError(f"the PDF has {n:,} pages; docgen checks at most {MAX_PAGES:,}")
+        total, seen = 0, set()
+
+        def streams(obj):
+            ref = getattr(obj, "indirect_reference", None)
+            key = (ref.idnum, ref.generation) if ref is not None else id(obj)
+            if key in seen:
+                return
+            seen.add(key)
+            yield obj
+            res = obj.get("/Resources")
+            xobjs = res.get_object().get("/XObject") if res is not None else None
+            for x in (xobjs.get_object().values() if xobjs is not None else ()):
+                x = x.get_object()
+                if x.get("/Subtype") == "/Form":
+                    yield from streams(x)
+
+        for page in reader.pages:
+            contents = page.get_contents()
+            if contents is not None:
+                total += len(contents.get_data())
+            res = page.get("/Resources")
+            xobjs = res.get_object().get("/XObject") if res is not None else None
+            for x in (xobjs.get_object().values() if xobjs is not None else ()):
+                x = x.get_object()
+                if x.get("/Subtype") == "/Form":
+                    for form in streams(x):
+                        total += len(form.get_data())
+            if total > MAX_STREAM_BYTES:
+                raise CheckError(f"the PDF's page contents decompress to over {MAX_STREAM_BYTES / 2**20:,.0f} MiB")
+    except CheckError:
+        raise
+    except LimitReachedError as e:
+        raise CheckError(f"the PDF is over a reading limit: {e}") from None
+    except RecursionError:
+        raise CheckError("the PDF's objects are nested too deeply") from None
+    except (PyPdfError, KeyError, TypeError, ValueError, AttributeError) as e:
+        raise CheckError(f"cannot read the PDF: {e}") from None
+
+
 def _open(pdf):
     try:
         import pdfplumber
     except ImportError:
         raise CheckError("checking a PDF needs pdfplumber: pip install 'docgen[check]'") from None
-    if isinstance(pdf, (bytes, bytearray)):
-        src = io.BytesIO(pdf)
-    elif isinstance(pdf, (str, os.PathLike)):
-        src = os.fspath(pdf)
-    else:
-        src = pdf
+    data = _bytes_of(pdf)
+    _preflight(data)
     try:
-        return pdfplumber.open(src)
+        return pdfplumber.open(io.BytesIO(data))
     except Exception as e:   # pdfminer raises many kinds for a damaged file
         raise CheckError(f"cannot read the PDF: {type(e).__name__}: {e}") from None
 
@@ -91,7 +187,7 @@ def check_pdf(pdf, standard: str = "clreq", *, tol_mm: float = 1.0) -> Report:
         raise ValueError(f"unknown standard {standard!r}; expected one of {', '.join(STANDARDS)}")
     from .text import read_pages
     with _open(pdf) as doc:
-        pages = read_pages(doc)
+        pages = read_pages(_Timed(doc, MAX_SECONDS))
     report = Report(standard, pages=len(pages))
     if standard == "gbt9704":
         from .gbt9704 import check as check_gongwen

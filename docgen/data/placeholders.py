@@ -12,7 +12,10 @@ import re
 import string
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..errors import Problem, SpecError
+from ..spec import limits
 from ..spec.inline import escape
 from ..spec.models import Document
 
@@ -22,7 +25,11 @@ _SKIP = {"source", "x", "y", "columns", "format", "path", "type", "align", "widt
 
 
 class RestrictedFormatter(string.Formatter):
-    """``str.format`` limited to plain names, looked up in the mapping given."""
+    """``str.format`` limited to plain names, looked up in the mapping given, and to ``chars`` characters
+    of filled-in values (``{a}{a}{a}…`` with a long ``a`` is refused before it takes the memory)."""
+
+    def __init__(self, chars: int = limits.TEXT_CHARS):
+        self.chars = chars
 
     def get_field(self, field_name, args, kwargs):
         if not _NAME.fullmatch(field_name):
@@ -38,13 +45,20 @@ class RestrictedFormatter(string.Formatter):
         return value
 
     def format_field(self, value, format_spec):
+        if any(int(w) > limits.PLACEHOLDER_WIDTH for w in _NUMBER.findall(format_spec)):
+            raise ValueError(f"format {format_spec!r}: a width or precision over {limits.PLACEHOLDER_WIDTH}")
         try:
-            return format(value, format_spec)
+            out = format(value, format_spec)
         except (ValueError, TypeError) as e:
             raise ValueError(f"cannot format {value!s} with {format_spec!r}: {e}") from None
+        self.chars -= len(out)
+        if self.chars < 0:
+            raise ValueError("the text with its placeholders filled is over the limit of "
+                             f"{limits.TEXT_CHARS:,} characters (or the document's {limits.PLACEHOLDER_CHARS:,})")
+        return out
 
 
-_FMT = RestrictedFormatter()
+_NUMBER = re.compile(r"\d+")
 
 
 class _InlineFormatter(RestrictedFormatter):
@@ -54,17 +68,17 @@ class _InlineFormatter(RestrictedFormatter):
         return escape(super().format_field(value, format_spec))
 
 
-_FMT_INLINE = _InlineFormatter()
 # strings that are not inline text: prompts go to the image model, generate.text is painted as is
 _RAW = {"prompt", "negative_prompt"}
 
 
-def fill(text: str, values: dict[str, Any], *, inline: bool = False) -> str:
+def fill(text: str, values: dict[str, Any], *, inline: bool = False, chars: int = limits.TEXT_CHARS) -> str:
     """``text`` with its placeholders filled; ValueError (a user-facing message) when one is wrong.
-    ``inline``: the text is parsed for **bold**, [links](…): escape the values set into it."""
+    ``inline``: the text is parsed for **bold**, [links](…): escape the values set into it.  ``chars``:
+    at most this many characters of values are filled in."""
     if "{" not in text and "}" not in text:
         return text
-    return (_FMT_INLINE if inline else _FMT).vformat(text, (), values)
+    return (_InlineFormatter if inline else RestrictedFormatter)(chars).vformat(text, (), values)
 
 
 def _raw(path: tuple) -> bool:
@@ -76,11 +90,14 @@ def fill_document(doc: Document, values: dict[str, Any]) -> Document:
     if not doc.params:
         return doc
     problems: list[Problem] = []
+    left = [limits.PLACEHOLDER_CHARS]           # characters all the spec's filled texts may still take
 
     def walk(v, path):
         if isinstance(v, str):
             try:
-                return fill(v, values, inline=not _raw(path))
+                out = fill(v, values, inline=not _raw(path), chars=min(limits.TEXT_CHARS, left[0]))
+                left[0] -= len(out)
+                return out
             except (ValueError, IndexError) as e:
                 problems.append(Problem(".".join(path), str(e)))
                 return v
@@ -96,4 +113,8 @@ def fill_document(doc: Document, values: dict[str, Any]) -> Document:
             data[key] = walk(data[key], (key,))
     if problems:
         raise SpecError(problems)
-    return Document.model_validate(data)
+    try:
+        return Document.model_validate(data)
+    except ValidationError as e:                # e.g. a parameter's value put a control character in
+        from ..spec.load import problems_from
+        raise SpecError(problems_from(e)) from None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DocgenError, Problem, SpecError
+from ..spec import limits
 from ..spec.models import DataSource
 from .values import coerce, plain
 
@@ -39,6 +40,8 @@ class Dataset:
 
 def inside(root: Path, rel: str, where: str, what: str = "data") -> Path:
     """``rel`` resolved against the spec's folder; it must stay inside it and exist."""
+    if "\0" in rel:
+        raise SpecError(Problem(where, "a file name must not contain a NUL character"))
     p = (root / rel).resolve()
     if not p.is_relative_to(root.resolve()):
         raise SpecError(Problem(where, f"{rel!r} is outside the spec's folder; {what} must live inside it"))
@@ -98,16 +101,23 @@ def parse_records(text: str, suffix: str, label: str, where: str):
         if len(set(columns)) != len(columns):
             raise SpecError(Problem(where, f"{label}: repeated column names in the header"))
         rows = []
-        for i, r in enumerate(reader, start=2):
-            if None in r:
-                raise SpecError(Problem(where, f"{label}:{i}: more cells than header columns"))
-            rows.append(dict(r))
+        try:
+            for i, r in enumerate(reader, start=2):
+                if None in r:
+                    raise SpecError(Problem(where, f"{label}:{i}: more cells than header columns"))
+                rows.append(dict(r))
+        except csv.Error as e:                # e.g. a field over csv.field_size_limit() (131,072 bytes)
+            raise SpecError(Problem(where, f"{label}:{reader.line_num}: not valid CSV: {e}")) from None
         return columns, rows
     if suffix == ".json":
         try:
             return None, json.loads(text)
         except json.JSONDecodeError as e:
             raise SpecError(Problem(where, f"{label}:{e.lineno}: not valid JSON: {e.msg}")) from None
+        except RecursionError:
+            raise SpecError(Problem(where, f"{label}: the JSON is nested too deeply")) from None
+        except ValueError as e:               # a number of more than sys.get_int_max_str_digits() digits
+            raise SpecError(Problem(where, f"{label}: not valid JSON: {str(e).split(';')[0]}")) from None
     from ..spec.load import parse_yaml
     return None, parse_yaml(text, label)[0]
 
@@ -283,4 +293,11 @@ def _typed(name: str, src: DataSource, columns: list[str], rows: list[dict], whe
                     r[col] = coerce(r.get(col), kind)
                 except ValueError as e:
                     raise SpecError(Problem(f"{where}.columns.{col}", f"row {i}: {e}")) from None
+    if len(rows) > limits.TABLE_ROWS:
+        raise SpecError(Problem(where, f"{len(rows):,} rows is over the limit of {limits.TABLE_ROWS:,}"))
+    for i, r in enumerate(rows, start=1):         # data is printed: the same rules as the spec's own text
+        for col, v in r.items():
+            why = limits.text_problem(v) if isinstance(v, str) else None
+            if why:
+                raise SpecError(Problem(where, f"row {i}, column {col!r}: {why}"))
     return Dataset(name, columns, rows)

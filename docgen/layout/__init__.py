@@ -6,20 +6,23 @@ StrictUndefined) and ``theme.yaml``.  Bundled layouts live in the repository's `
 """
 from __future__ import annotations
 
+import contextvars
 import copy
 import datetime as _dt
 import functools
 import hashlib
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError, safe_range
 from markupsafe import Markup, escape
 from pydantic import ValidationError
 
 from ..errors import LayoutError, Problem, SpecError
+from ..spec import limits
 from ..spec.inline import plain
 from ..spec.models import Document, GenerateBlock, text_in, walk
 from . import geometry
@@ -113,6 +116,7 @@ def _read_theme_data(folder: Path) -> dict:
 _FONTS_DIR = _PKG / "fonts"
 _SYSTEM_FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts",
                      Path.home() / ".local" / "share" / "fonts", Path("/Library/Fonts"), Path.home() / "Library" / "Fonts")
+_FONT_MAGIC = (b"\x00\x01\x00\x00", b"OTTO", b"true", b"ttcf")     # sfnt versions: TrueType, CFF, Apple, collection
 _FONT_KEYS = ("regular", "bold", "italic", "bold_italic")
 
 
@@ -149,6 +153,15 @@ def _vet_fonts(fonts, base: Path, where: str, problems: list) -> None:
             return name
         if not cand.is_file():
             problems.append(Problem(".".join((where,) + path), f"font file not found: {name}"))
+            return name
+        try:
+            with open(cand, "rb") as f:
+                magic = f.read(4)
+        except OSError as e:
+            problems.append(Problem(".".join((where,) + path), f"cannot read {name}: {e.strerror}"))
+            return name
+        if magic not in _FONT_MAGIC:
+            problems.append(Problem(".".join((where,) + path), f"{name} is not a TrueType/OpenType font file"))
             return name
         return str(cand)
 
@@ -205,6 +218,62 @@ def edition_languages(doc: Document, edition: str) -> tuple[str, ...]:
     return tuple(doc.languages)
 
 
+class _ConfinedLoader(jinja2.FileSystemLoader):
+    """A FileSystemLoader whose templates, symlinks followed, stay inside the folder they are found in:
+    ``{% include %}`` of a link to a host file is refused, not read into the PDF."""
+
+    def get_source(self, environment, template):
+        source, filename, uptodate = super().get_source(environment, template)
+        real = Path(filename).resolve()
+        if not any(real.is_relative_to(Path(d).resolve()) for d in self.searchpath):
+            raise SecurityError(f"template {template!r} resolves to {real}, outside the layout's folder")
+        return source, filename, uptodate
+
+
+class _Budget:
+    """What one template run may still spend: range() items and time (a context variable: the
+    environment is shared by threads)."""
+
+    def __init__(self):
+        self.loops = limits.TEMPLATE_LOOPS
+        self.deadline = time.monotonic() + limits.TEMPLATE_SECONDS
+
+    def spend(self, n: int = 1) -> None:
+        self.loops -= n
+        if self.loops < 0:
+            raise SecurityError(f"the template's loops ran over {limits.TEMPLATE_LOOPS:,} iterations in all")
+        if time.monotonic() > self.deadline:
+            raise SecurityError(f"the template ran longer than {limits.TEMPLATE_SECONDS:g} s")
+
+
+_BUDGET: contextvars.ContextVar[_Budget] = contextvars.ContextVar("docgen_template_budget")
+
+
+def _counted_range(*args):
+    budget = _BUDGET.get(None)
+    for n, i in enumerate(safe_range(*args)):
+        if budget is not None and not n % 256:
+            budget.spend(256)
+        yield i
+
+
+class _LayoutEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox, with the arithmetic that can make huge values checked: ``'a' * 10**8``, ``9**9**9``."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > limits.TEMPLATE_CHARS:
+                    raise SecurityError(f"a value of {len(seq) * n:,} items is over the limit of "
+                                        f"{limits.TEMPLATE_CHARS:,}")
+        if operator == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and \
+                right * abs(left).bit_length() > 4096:
+            raise SecurityError(f"{left} ** {right} is too large a number")
+        return super().call_binop(context, operator, left, right)
+
+
 @functools.lru_cache(maxsize=32)
 def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
     """One sandboxed environment per layout folder and process: templates compile once (Jinja reloads a
@@ -213,10 +282,29 @@ def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
     sh = shared_dir()
     if sh is not None:
         paths.append(str(sh))
-    env = ImmutableSandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(paths), autoescape=True, undefined=jinja2.StrictUndefined,
+    env = _LayoutEnvironment(
+        loader=_ConfinedLoader(paths), autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True)
+    env.globals["range"] = _counted_range
     return env
+
+
+def _run_template(tpl, context: dict) -> str:
+    """The template's output, within limits.TEMPLATE_CHARS, TEMPLATE_LOOPS and TEMPLATE_SECONDS."""
+    budget = _Budget()
+    token = _BUDGET.set(budget)
+    try:
+        out, size = [], 0
+        for chunk in tpl.generate(**context):
+            size += len(chunk)
+            if size > limits.TEMPLATE_CHARS:
+                raise SecurityError(f"the template produced more than {limits.TEMPLATE_CHARS:,} characters")
+            out.append(chunk)
+            if len(out) % 1024 == 0:
+                budget.spend(0)
+        return "".join(out)
+    finally:
+        _BUDGET.reset(token)
 
 
 def _context(doc: Document, edition: str, theme: Theme, data=None, index: dict | None = None) -> dict:
@@ -326,12 +414,23 @@ def build(doc: Document, edition: str, base_dir: Path | None = None, *,
     frame it fills, the edition's languages and mode, and the document's information strings."""
     folder = find(doc.layout, base_dir)
     theme = load_theme(folder, doc.theme, base_dir)
+    if theme.editions is not None and edition not in theme.editions:
+        raise SpecError(Problem("bilingual", f"layout {theme.name or doc.layout!r} does not typeset the {edition} "
+                                             f"edition (its theme.yaml lists editions: {', '.join(theme.editions)})"))
     env = _environment(folder)
     langs = edition_languages(doc, edition)
     index: dict[str, dict] = {}
     try:
         tpl = env.get_template("template.xml.j2")
-        markup = tpl.render(**_context(doc, edition, theme, data, index))
+        markup = _run_template(tpl, _context(doc, edition, theme, data, index))
+    except jinja2.TemplateNotFound as e:
+        raise LayoutError(f"{folder / 'template.xml.j2'}: no template {e.name!r} in the layout's folder "
+                          "(or the shared templates)") from None
+    except RecursionError:
+        raise LayoutError(f"{folder / 'template.xml.j2'}: the template recurses too deeply "
+                          "(a macro that calls itself?)") from None
+    except OverflowError as e:               # range() over the sandbox's MAX_RANGE
+        raise LayoutError(f"{folder / 'template.xml.j2'}: {e}") from None
     except jinja2.TemplateSyntaxError as e:
         raise LayoutError(f"{e.filename or folder}:{e.lineno}: template syntax error: {e.message}") from None
     except jinja2.UndefinedError as e:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import os
@@ -33,13 +32,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from docgen._io import atomic_write
-from docgen.regions.base import (
-    RegionBackend,
-    RegionImage,
-    RegionRequest,
-    canonical_json,
-)
+from docgen._io import atomic_write, locked
+from docgen.regions.base import RegionBackend, RegionImage, RegionRequest, canonical_json
 
 SCHEMA = 1      # bump when the entry layout changes; part of every key
 
@@ -135,15 +129,9 @@ class RegionCache:
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
-        """Exclusive per-key lock across processes (``flock``; released if the holder dies)."""
-        path = self._lockfile(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a+b") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        """Exclusive per-key lock across processes (filelock; released if the holder dies)."""
+        with locked(self._lockfile(key)):
+            yield
 
     # -- the one call the render pipeline makes ----------------------------------------------------
     def get_or_generate(self, backend: RegionBackend, requests: Sequence[RegionRequest],

@@ -53,7 +53,8 @@ def _number_as_text(v):
 
 
 # A plain string means the same text in every language.
-Text = Annotated[Union[str, Localized], BeforeValidator(_number_as_text),
+Text = Annotated[Union[str, Localized],
+                 BeforeValidator(_number_as_text, json_schema_input_type=Union[str, int, float, Localized]),
                  Field(description="text, or {zh: …, en: …}")]
 
 

@@ -9,9 +9,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Iterator, Literal, Union
 
-from pydantic import BeforeValidator, Discriminator, Field, PositiveFloat, Tag, field_validator, model_validator
+from pydantic import (BeforeValidator, ConfigDict, Discriminator, Field, PositiveFloat, Tag, field_validator,
+                      model_validator)
 
 from .base import SpecModel, Text
+
+def _inline_text_schema(schema: dict) -> None:
+    """The schema of Heading also allows the text's languages inline: {zh: …, en: …, level: 2}."""
+    full = dict(schema)
+    inline = {"type": "object", "additionalProperties": False, "anyOf": [{"required": ["zh"]}, {"required": ["en"]}],
+              "properties": {"zh": {"type": "string"}, "en": {"type": "string"},
+                             "level": full["properties"]["level"], "toc": full["properties"]["toc"]}}
+    schema.clear()
+    schema.update({"title": full.get("title", "Heading"), "description": full.get("description", ""),
+                   "anyOf": [{k: v for k, v in full.items() if k not in ("title", "description")}, inline]})
+
 
 class Heading(SpecModel):
     """``heading: 标题``, ``heading: {zh: …, en: …}`` or ``heading: {zh: …, en: …, level: 2}``."""
@@ -19,6 +31,7 @@ class Heading(SpecModel):
     text: Text
     level: int = Field(1, ge=1, le=3)
     toc: bool = True
+    model_config = ConfigDict(json_schema_extra=lambda schema: _inline_text_schema(schema))
 
     @model_validator(mode="before")
     @classmethod
@@ -111,7 +124,8 @@ class Format(SpecModel):
     currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
 
 
-FormatSpec = Annotated[Format, BeforeValidator(_format_shorthand),
+FormatSpec = Annotated[Format, BeforeValidator(_format_shorthand, json_schema_input_type=Union[
+                           Literal["text", "number", "currency", "percent", "date", "month"], Format]),
                        Field(description="number | currency | percent | date | month | text, or {type: …, "
                                          "decimals: …, units: …}")]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
@@ -29,7 +29,7 @@ def _digits(v):
     return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
 
-Names = Annotated[list[str], BeforeValidator(_as_list)]
+Names = Annotated[list[str], BeforeValidator(_as_list, json_schema_input_type=Union[str, list[str]])]
 
 
 class Fujian(SpecModel):
@@ -52,7 +52,7 @@ class Fujian(SpecModel):
 class Gongwen(SpecModel):
     """党政机关公文的各要素（GB/T 9704-2012）。标题用 meta.title，正文用 body。"""
 
-    fenhao: Annotated[str | None, BeforeValidator(_digits)] = Field(
+    fenhao: Annotated[str | None, BeforeValidator(_digits, json_schema_input_type=Union[str, int, None])] = Field(
         None, description="份号：1–6 位阿拉伯数字，排为 6 位（如 000123）")
     miji: Literal["秘密", "机密", "绝密"] | None = Field(None, description="密级")
     baomi_qixian: str | None = Field(None, description="保密期限，如 “1年”（与密级之间用 ★ 隔开）")

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import Problem, SpecError
-from .models import BLOCK_KINDS, LANGS, Document, Localized
+from .models import BLOCK_KINDS, LANGS, VALUES_ERROR, Document, Localized
 
 Pos = dict[tuple, int]   # field path -> 1-based line
 
@@ -200,6 +200,12 @@ def problems_from(exc: ValidationError, pos: Pos | None = None, filename: str | 
     probs: list[Problem] = []
     seen = set()
     for loc, e in cleaned:
+        if e["type"] == VALUES_ERROR:         # Document._safe_values: many problems, each with its path
+            for item in e["ctx"]["problems"].split("\n"):
+                where, _, msg = item.partition("\t")
+                path = loc + tuple(where.split(".")) if where else loc
+                probs.append(Problem(".".join(path), msg, filename, line_of(pos, path)))
+            continue
         if e["type"] in ("string_type", "model_type", "model_attributes_type", "list_type") and any(
                 p != loc and p[:len(loc)] == loc for p in paths):
             continue
@@ -260,6 +266,13 @@ def validate(data: Any, pos: Pos | None = None, filename: str | None = None) -> 
     return doc
 
 
+def check_translations(doc: Document) -> None:
+    """A Document built in Python (not through :func:`validate`): SpecError for missing translations."""
+    probs = _check_translations(doc, None, None)
+    if probs:
+        raise SpecError(probs)
+
+
 def load_file(path: str | Path) -> Document:
     path = Path(path)
     try:
@@ -270,9 +283,14 @@ def load_file(path: str | Path) -> Document:
         raise SpecError(Problem("", "not UTF-8 text", str(path))) from None
     except OSError as e:
         raise SpecError(Problem("", f"cannot read: {e.strerror}", str(path))) from None
-    data, pos = parse_yaml(text, str(path))
-    doc = validate(data, pos, str(path))
-    doc._source = (str(path), pos)
+    return load_text(text, str(path))
+
+
+def load_text(text: str, filename: str = "<stdin>") -> Document:
+    """YAML text -> Document; problems name ``filename`` and the line."""
+    data, pos = parse_yaml(text, filename)
+    doc = validate(data, pos, filename)
+    doc._source = (filename, pos)
     return doc
 
 

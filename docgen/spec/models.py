@@ -12,12 +12,14 @@ import re
 from typing import Any, Literal, Union
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from .base import ASPECTS, LANGS, Lang, Localized, SpecModel, Text, ValueType, text_in
 from .blocks import (BLOCK_KINDS, BLOCKS, AnyTable, Block, BlockModel, Chart, ChartBlock, DataTable, Empty, Format,
                      FormatSpec, Generate, GenerateBlock, Heading, HeadingBlock, ImageBlock, ImageBlockBody, ListBlock,
                      ListBlockBody, PageBreakBlock, ParagraphBlock, Table, TableBlock, walk)
 from .gongwen import Fujian, Gongwen
+from .limits import value_problems
 from .theme import ThemeOverrides
 
 __all__ = ["ASPECTS", "BLOCKS", "BLOCK_KINDS", "LANGS", "AnyTable", "Block", "BlockModel", "Chart", "ChartBlock",
@@ -83,6 +85,8 @@ class Meta(SpecModel):
     keywords: list[str] = Field(default_factory=list)
 
 
+VALUES_ERROR = "docgen_values"     # the error type of _safe_values (split into problems by spec.load)
+
 Bilingual = Literal["parallel", "stacked", "zh", "en"]
 
 
@@ -108,6 +112,17 @@ class Document(SpecModel):
         default_factory=dict, description="parameters (typed); {name} in the spec's text is replaced by the value")
     data: dict[str, DataSource] = Field(default_factory=dict, description="named data sources")
     gongwen: Gongwen | None = Field(None, description="official-document fields (公文要素) for layout: gongwen")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _safe_values(cls, data):
+        # one pass over every string and number, YAML, dict or models alike: control characters, lone
+        # surrogates, NaN and sizes over docgen.spec.limits are refused with their field paths
+        found = value_problems(data)
+        if found:
+            raise PydanticCustomError(VALUES_ERROR, "{problems}",
+                                      {"problems": "\n".join(f"{'.'.join(p)}\t{m}" for p, m in found)})
+        return data
 
     @field_validator("languages")
     @classmethod

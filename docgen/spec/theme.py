@@ -139,6 +139,8 @@ class Theme(_M):
 
     name: str = ""
     description: str = ""
+    editions: list[Literal["parallel", "stacked", "zh", "en"]] | None = Field(
+        None, description="the editions this layout typesets (default: all); another is refused with this list")
     paper: Paper = "A4"
     orientation: Literal["portrait", "landscape"] = "portrait"
     page_templates: dict[str, PageTemplate] = Field(default_factory=lambda: {"body": PageTemplate()})

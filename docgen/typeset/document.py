@@ -78,6 +78,20 @@ def _fmt_running(text: str, values: dict) -> str:
 
 _TOC_TITLE_MAX = 160          # characters of a heading shown in the contents (a few lines at most)
 
+_KINDS = {"TextBlock": "a paragraph", "TocEntry": "a table of contents entry (a heading)", "Table": "a table row",
+          "Image": "a picture", "Figure": "a picture"}
+
+
+def _too_large(msg: str) -> str:
+    """ReportLab's "Flowable <TextBlock at 0x…>(w x h) too large on page 3 in frame …" in a reader's words."""
+    m = re.search(r"<(\w+) at 0x[0-9a-f]+[^>]*>.*?\(([\d.]+) x ([\d.]+)\) too large on page (\d+).*?\(([\d.]+) x "
+                  r"([\d.]+)", msg, re.S)
+    if not m:
+        return "content does not fit the page: a block is taller than the page's text area; shorten or split it"
+    kind, h, page, fh = _KINDS.get(m.group(1), "a block"), float(m.group(3)), m.group(4), float(m.group(6))
+    return (f"content does not fit the page: {kind} {h / 72 * 25.4:.0f} mm tall does not fit the "
+            f"{fh / 72 * 25.4:.0f} mm text area (page {page}); shorten or split it")
+
 
 class Typesetter:
     """A layout tree, its theme and the pictures in; :meth:`build` gives the PDF.
@@ -466,7 +480,7 @@ class Typesetter:
             doc.build(story)
         except Exception as e:   # ReportLab's LayoutError and friends: content that cannot be placed
             if type(e).__name__ == "LayoutError":
-                raise RenderError(f"content does not fit the page: {str(e)[:300]}") from None
+                raise RenderError(_too_large(str(e))) from None
             raise
         return buf.getvalue(), doc
 
