@@ -93,7 +93,7 @@ def _df11_weights(config, state) -> list[Row]:
     state["df11_weights"] = folder
     if folder is None:
         return [("DFloat11 weights", INFO, f"{config.df11_model} not found locally (optional: lets a 24–32 GB "
-                                           f"GPU run the model; huggingface-cli download {config.df11_model})")]
+                                           f"GPU run the model; hf download {config.df11_model})")]
     return [("DFloat11 weights", OK, str(folder))]
 
 

@@ -60,7 +60,8 @@ QUALITY_SUFFIX = {"zh": ", 超清，4K，电影级构图.", "en": ", Ultra HD, 4
 MAX_SEQUENCE_LENGTH = 512    # the text encoder's window as the pipeline uses it: later tokens are dropped
 
 # Without CFG (the Lightning LoRA) a negative prompt is ignored, so "no lettering" is asked positively.
-NO_LETTERING_CLAUSE = {"zh": "画面中没有任何文字、字母、水印或标志。", "en": "No text, letters, watermark or logo anywhere. "}
+NO_LETTERING_CLAUSE = {"zh": "画面中没有任何文字、字母、水印或标志。",
+                       "en": "No text, letters, watermark or logo anywhere. "}
 
 # A decoded picture with NaN/Inf or one flat colour is retried this many times with another seed.
 BAD_PICTURE_RETRIES = 2
@@ -286,7 +287,7 @@ class QwenImageBackend:
         device = resolve_device(cfg)
         if resolve_memory_mode(cfg, device) == "dfloat11":
             df11_dir, _ = resolve_weights(cfg.df11_model, what="DFloat11 Qwen-Image",
-                                          hint=f"huggingface-cli download {cfg.df11_model}")
+                                          hint=f"hf download {cfg.df11_model}")
             check_df11_weights(df11_dir, model_dir)
         key = cfg.replace(**_LOAD_NEUTRAL)
         try:

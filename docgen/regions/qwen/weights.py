@@ -20,7 +20,7 @@ from docgen.regions.config import ModelConfig
 
 log = logging.getLogger(__name__)
 
-DOWNLOAD_HINT = ("huggingface-cli download Qwen/Qwen-Image   "
+DOWNLOAD_HINT = ("hf download Qwen/Qwen-Image   "
                  "(or: hf download Qwen/Qwen-Image --local-dir /path/to/Qwen-Image)")
 
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
@@ -206,7 +206,8 @@ def check_configs_match_weights(folder: Path) -> None:
         wrong = sorted(k for k in set(expected) & set(found) if expected[k] != found[k])
         if missing or unexpected or wrong:
             example = (f"{missing[0]} missing" if missing else f"{unexpected[0]} unexpected" if unexpected
-                       else f"{wrong[0]}: config wants {list(expected[wrong[0]])}, weights have {list(found[wrong[0]])}")
+                       else f"{wrong[0]}: config wants {list(expected[wrong[0]])}, "
+                            f"weights have {list(found[wrong[0]])}")
             raise ModelError(f"{config_path} does not match the weights in {sub}: {len(missing)} tensors missing, "
                              f"{len(unexpected)} unexpected, {len(wrong)} of another shape (e.g. {example}).")
 
@@ -256,7 +257,7 @@ def lightning_lora_path(config: ModelConfig) -> Path | None:
 def df11_weights(config: ModelConfig) -> Path | None:
     """The DFloat11 weights folder if present locally, else None."""
     try:
-        folder, _ = resolve_weights(config.df11_model, what="DFloat11", hint=f"huggingface-cli download {config.df11_model}")
+        folder, _ = resolve_weights(config.df11_model, what="DFloat11", hint=f"hf download {config.df11_model}")
     except ModelError:
         return None
     return folder
