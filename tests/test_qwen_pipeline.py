@@ -158,7 +158,7 @@ def test_missing_folder_says_where_and_how_to_download(tmp_path):
     with pytest.raises(ModelError) as err:
         load_pipeline(config)
     assert str(missing) in str(err.value)
-    assert "huggingface-cli download Qwen/Qwen-Image" in str(err.value)
+    assert "hf download Qwen/Qwen-Image" in str(err.value)
     with pytest.raises(ModelError):
         available_backend(required=True, config=config)
     backend, why = available_backend(required=False, config=config)
@@ -172,7 +172,7 @@ def test_repo_id_only_from_the_local_cache(tiny_dir, tmp_path, monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(hub))
     with pytest.raises(ModelError, match="not in the local Hugging Face cache") as err:
         resolve_weights("Qwen/Qwen-Image")
-    assert "huggingface-cli download Qwen/Qwen-Image" in str(err.value)
+    assert "hf download Qwen/Qwen-Image" in str(err.value)
     # The layout huggingface_hub keeps: refs/main names the snapshot folder.
     commit = "0123456789abcdef0123456789abcdef01234567"
     repo = hub / "models--docgen-test--Qwen-Image-tiny"

@@ -79,12 +79,13 @@ def _fmt_running(text: str, values: dict) -> str:
 _TOC_TITLE_MAX = 160          # characters of a heading shown in the contents (a few lines at most)
 
 _KINDS = {"TextBlock": "a paragraph", "TocEntry": "a table of contents entry (a heading)", "Table": "a table row",
-          "Image": "a picture", "Figure": "a picture"}
+          "Image": "a picture", "Figure": "a picture",
+          "TextTable": "a table's header row (it repeats on every page)"}
 
 
 def _too_large(msg: str) -> str:
     """ReportLab's "Flowable <TextBlock at 0x…>(w x h) too large on page 3 in frame …" in a reader's words."""
-    m = re.search(r"<(\w+) at 0x[0-9a-f]+[^>]*>.*?\(([\d.]+) x ([\d.]+)\) too large on page (\d+).*?\(([\d.]+) x "
+    m = re.search(r"<(\w+)[^>]*>.*?\(([\d.]+) x ([\d.]+)\) too large on page (\d+).*?\(([\d.]+) x "
                   r"([\d.]+)", msg, re.S)
     if not m:
         return "content does not fit the page: a block is taller than the page's text area; shorten or split it"
