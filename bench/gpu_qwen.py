@@ -263,7 +263,7 @@ def run(args) -> dict:
             if mode == "bf16-blockswap":
                 # A fresh host copy (anonymous memory here; docgen's comes mmapped from the safetensors):
                 # the group-offloaded model's pinned copies go first.
-                del model, step
+                model = step = None
                 reset_peak(device)
                 model = build_transformer(config, "cpu", dtype)
                 step = lambda: cfg_step(model, hidden, text, timestep, img_shapes)  # noqa: E731
@@ -288,7 +288,7 @@ def run(args) -> dict:
             if why:
                 record(mode, skipped=why)
                 continue
-            del model
+            model = None
             reset_peak(device)
             fraction = cap_memory(device, CAP_GIB)
             rss_before = host_rss_gb()
@@ -302,7 +302,7 @@ def run(args) -> dict:
     base = results["modes"]["none"]["step_s"]
     for row in results["modes"].values():
         row["ratio_to_none"] = round(row["step_s"] / base, 2) if row.get("step_s") else None
-    del model
+    model = step = None
     reset_peak(device)
 
     left = DEADLINE_S - (time.perf_counter() - started)

@@ -328,3 +328,27 @@ def test_dfloat11_offload_builds_the_transformer_after_encoding():
     assert seen["encoder at build"] is None and loaded.pending_transformer is None
     assert loaded.pipe.transformer is not None
     assert np.abs(_picture(loaded, embeds) - expected).max() <= 1
+
+
+def _mapped_files() -> list[tuple[int, int, str]]:
+    spans = []
+    with open("/proc/self/maps") as fh:
+        for line in fh:
+            fields = line.split(maxsplit=5)
+            if len(fields) == 6 and fields[5].strip().endswith(".safetensors"):
+                start, end = (int(x, 16) for x in fields[0].split("-"))
+                spans.append((start, end, fields[5].strip()))
+    return spans
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads /proc/self/maps (Linux)")
+def test_blockswap_blocks_stay_in_the_mmapped_safetensors():
+    """bf16-blockswap's host RAM figure assumes the 41 GB of blocks are file-backed pages (reclaimable page
+    cache), not an anonymous copy: every block parameter must point into a mapping of the transformer's
+    safetensors file, also after the block swapping is set up."""
+    loaded = _tiny_loaded("bf16-blockswap")
+    spans = [s for s in _mapped_files() if "/transformer/" in s[2]]
+    assert spans, "the transformer's safetensors are not mmapped"
+    params = [p for block in loaded.pipe.transformer.transformer_blocks for p in block.parameters()]
+    outside = [p.shape for p in params if not any(a <= p.data_ptr() < b for a, b, _ in spans)]
+    assert not outside, f"{len(outside)} of {len(params)} block parameters were copied out of the mmap"

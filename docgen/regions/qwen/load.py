@@ -13,6 +13,7 @@ so a weights folder cannot bring its own code.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import math
 from collections import OrderedDict
@@ -199,7 +200,7 @@ def _load(config: ModelConfig) -> LoadedPipeline:
             # Built after encoding, in the room the text encoder leaves: the planner's budget assumes it.
             components["transformer"] = None
             blocks = df11_offload_blocks(free or 0, host_ram_bytes(), largest_size(config))
-            pending = lambda: _load_dfloat11_offload_transformer(config, model_dir, device, blocks, notes)  # noqa: E731
+            pending = functools.partial(_load_dfloat11_offload_transformer, config, model_dir, device, blocks, notes)
 
     try:
         pipe = QwenImagePipeline.from_pretrained(model_dir, local_files_only=True, dtype=dtype, **components)
