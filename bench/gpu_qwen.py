@@ -9,7 +9,7 @@ uncond, 6,889 image tokens and 128 text tokens each.  Parts, in order, each writ
 ``$OUT/gpu_qwen.json`` as soon as it is done:
 
 - ``none``            the transformer resident: step time, TFLOP/s and MFU (131.7 TFLOP per forward at
-                      1328², so 13.0 PFLOP per 50-step CFG picture: 16.3 s at 800 TFLOP/s; MFU against
+                      1328², so 13.2 PFLOP per 50-step CFG picture: 16.5 s at 800 TFLOP/s; MFU against
                       ``--peak-tflops``, default 989, the H100/H200 SXM dense bf16 figure)
 - ``model-offload``   accelerate's cpu_offload_with_hook, as ``enable_model_cpu_offload`` installs it
 - ``group-offload``   diffusers' block-level group offload, one block at a time, ``use_stream=True``

@@ -114,9 +114,9 @@ class LoadedPipeline:
             while len(self._embeddings) > EMBEDDINGS_KEPT:
                 self._embeddings.popitem(last=False)
             found.update({t: self._embeddings[t] for t in wanted if t not in found})
-        if self.pending_transformer is not None:
-            build, self.pending_transformer = self.pending_transformer, None
-            self.pipe.register_modules(transformer=build())
+        if self.pending_transformer is not None:      # cleared only once built: a failure can be retried
+            self.pipe.register_modules(transformer=self.pending_transformer())
+            self.pending_transformer = None
         return {t: found[t] for t in wanted}
 
     def release_text_encoder(self) -> None:
@@ -182,8 +182,12 @@ def _load(config: ModelConfig) -> LoadedPipeline:
     if lora is not None and mode in ("dfloat11", "dfloat11-offload"):
         raise ModelError("the Lightning LoRA cannot be applied to DFloat11-compressed weights; "
                          "choose memory mode model-offload or bf16-blockswap, or unset DOCGEN_LIGHTNING_LORA.")
-    if mode in ("dfloat11", "dfloat11-offload") and dtype != torch.bfloat16:
-        raise ModelError(f"memory mode {mode!r} runs in bfloat16 only; set dtype to bfloat16 or auto.")
+    if mode in ("dfloat11", "dfloat11-offload"):
+        if dtype != torch.bfloat16:
+            raise ModelError(f"memory mode {mode!r} runs in bfloat16 only; set dtype to bfloat16 or auto.")
+        # Before the text encoder's 16.6 GB are read: dfloat11-offload builds its transformer only later.
+        import_dfloat11()
+        resolve_weights(config.df11_model, what="DFloat11 Qwen-Image", hint=f"hf download {config.df11_model}")
 
     from diffusers import QwenImagePipeline
 

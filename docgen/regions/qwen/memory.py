@@ -95,7 +95,8 @@ def text_encoder_device(device: str, free_vram: int | None, size: tuple[int, int
     the CPU — slower (seconds per prompt) but it never takes room the transformer needs."""
     if not device.startswith("cuda") or free_vram is None:
         return device
-    estimate = planner.plan(free_vram / planner.GB, 1e6, size=size).mode("bf16-blockswap")
+    # Only the encode-phase VRAM items are read, and they depend on neither budget: host RAM is moot here.
+    estimate = planner.plan(free_vram / planner.GB, 0.0, size=size).mode("bf16-blockswap")
     encode = sum(i.bytes for i in estimate.items
                  if i.memory == "vram" and i.counted and i.phase in ("all", "encode"))
     return device if encode + planner.VRAM_MARGIN_GB * planner.GB <= free_vram else "cpu"
