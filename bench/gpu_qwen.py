@@ -32,15 +32,18 @@ On a bare lent GPU machine (torch, transformers, accelerate, safetensors and cup
 wheels downloaded here::
 
     python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
-        --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 --platform any -d .whl \
-        diffusers==0.42.1 dfloat11==0.5.0 pydantic==2.* pydantic-core annotated-types typing-inspection \
-        pyyaml jinja2 markupsafe reportlab pypdf pillow fonttools pyphen pypdfium2 tqdm tokenizers
-    # on the device:
-    python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
+        --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d .whl \
+        diffusers==0.42.1 dfloat11==0.5.0 pydantic==2.14.4 pydantic-core==2.50.5 annotated-types \
+        typing-inspection typing-extensions pyyaml jinja2 markupsafe pillow tokenizers
+    # on the device (≈ 20 MB of wheels, inside the tool's 64 MiB carry; leave out pillow or tokenizers when
+    # the machine has them, so /tmp/site does not shadow the versions its transformers was installed with):
+    python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD
     OUT=$OUT timeout 480 python3 bench/gpu_qwen.py
 
-(``--platform`` may be repeated; pick versions whose wheels exist for the device's Python.)  Without the
-docgen dependencies only the ``load_pipeline`` part is skipped.
+(pydantic and pydantic-core are pinned as a pair; ``import docgen.regions.qwen`` needs pydantic, jinja2 and
+pyyaml, the other parts none of docgen.)  Without the docgen dependencies only the ``load_pipeline`` part is
+skipped.  dfloat11 imports cupy, which that machine has; with dfloat11 and no ``--df11`` folder the DF11
+part is skipped.
 """
 from __future__ import annotations
 
