@@ -237,7 +237,8 @@ def run(args) -> dict:
             print(f"{mode:16s} {step_s:8.3f} s/step  {row['tflops']:7.1f} TFLOP/s  "
                   f"peak {row['peak_vram_gb'] or 0:6.1f} GB  {extra or ''}", flush=True)
 
-    step = lambda: cfg_step(model, hidden, text, timestep, img_shapes)  # noqa: E731
+    def step():         # reads `model` when called: the parts below rebind it
+        cfg_step(model, hidden, text, timestep, img_shapes)
 
     # none: resident
     reset_peak(device)
@@ -266,10 +267,9 @@ def run(args) -> dict:
             if mode == "bf16-blockswap":
                 # A fresh host copy (anonymous memory here; docgen's comes mmapped from the safetensors):
                 # the group-offloaded model's pinned copies go first.
-                model = step = None
+                model = None
                 reset_peak(device)
                 model = build_transformer(config, "cpu", dtype)
-                step = lambda: cfg_step(model, hidden, text, timestep, img_shapes)  # noqa: E731
             else:
                 model.to("cpu")
             reset_peak(device)
@@ -296,7 +296,6 @@ def run(args) -> dict:
             fraction = cap_memory(device, CAP_GIB)
             rss_before = host_rss_gb()
             model = load_df11(config, args.df11, device, args.df11_offload_blocks)
-            step = lambda: cfg_step(model, hidden, text, timestep, img_shapes)  # noqa: E731
             step()
             record(mode, round(timed(step, device, args.repeat), 4), memory_fraction=fraction,
                    cpu_offload_blocks=args.df11_offload_blocks,
@@ -305,7 +304,7 @@ def run(args) -> dict:
     base = results["modes"]["none"]["step_s"]
     for row in results["modes"].values():
         row["ratio_to_none"] = round(row["step_s"] / base, 2) if row.get("step_s") else None
-    model = step = None
+    model = None
     reset_peak(device)
 
     left = DEADLINE_S - (time.perf_counter() - started)
