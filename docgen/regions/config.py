@@ -207,14 +207,16 @@ def choose_memory_mode(free_vram_bytes: int | None, host_ram_bytes: int, has_df1
     """
     if not free_vram_bytes:
         return "none"
-    return planner.choose(free_vram_bytes / GB, host_ram_bytes / GB, df11=bool(has_df11), size=tuple(size))
+    return planner.choose(free_vram_bytes / GB, host_ram_bytes / GB, df11=bool(has_df11),
+                          size=(int(size[0]), int(size[1])))
 
 
 def df11_offload_blocks(free_vram_bytes: int, host_ram_bytes: int, size: tuple[int, int] = (1328, 1328)) -> int:
     """How many of the 60 DF11 blocks ``dfloat11-offload`` keeps in pinned host memory (dfloat11's
     ``cpu_offload_blocks``): the planner's figure for this free VRAM; the rest stay on the GPU."""
-    return planner.plan(free_vram_bytes / GB, host_ram_bytes / GB, size=tuple(size), df11=True
-                ).mode("dfloat11-offload").offloaded_blocks
+    estimate = planner.plan(free_vram_bytes / GB, host_ram_bytes / GB, size=(int(size[0]), int(size[1])),
+                            df11=True).mode("dfloat11-offload")
+    return estimate.offloaded_blocks
 
 
 def choose_df11_cpu_offload(free_vram_bytes: int | None) -> bool:

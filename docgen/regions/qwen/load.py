@@ -318,7 +318,8 @@ def _load_dfloat11_offload_transformer(config: ModelConfig, model_dir: Path, dev
                                                cpu_offload_blocks=left, pin_memory=True, from_single_file=True)
         except TypeError as exc:        # another dfloat11 release with another loader signature
             raise ModelError(f"this dfloat11 ({package_version('dfloat11')}) has no per-file loader docgen "
-                             f"can call ({exc}); memory mode 'dfloat11-offload' was written for dfloat11 0.5.") from None
+                             f"can call ({exc}); memory mode 'dfloat11-offload' was written for "
+                             f"dfloat11 0.5.") from None
         offloaded = sum(1 for m in transformer.modules() if len(getattr(m, "offloaded_tensors", {})) == parts)
         _move_buffers(transformer, device)
     _check_filled(transformer, expected, df11_dir)

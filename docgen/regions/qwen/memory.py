@@ -4,9 +4,9 @@ placement out.
 ``resolve_memory_mode`` turns ``memory_mode = "auto"`` into a mode with
 :func:`docgen.regions.config.choose_memory_mode` (the memory planner) on this machine's free VRAM and
 available host RAM; ``place_pipeline`` puts the components where the mode says (diffusers' documented
-offloading APIs); ``text_encoder_device`` says whether the text encoder fits on the GPU for its one pass.  dfloat11 is imported
-only on its GPU path, and every known import failure becomes a clear message.  torch is imported
-inside the functions, never at module level.
+offloading APIs); ``text_encoder_device`` says whether the text encoder fits on the GPU for its one
+pass.  dfloat11 is imported only on its GPU path, and every known import failure becomes a clear
+message.  torch is imported inside the functions, never at module level.
 """
 from __future__ import annotations
 
