@@ -10,7 +10,8 @@ only sources are, lowest precedence first,
 3. environment variables (``DOCGEN_QWEN_MODEL`` …, see :data:`ENV_VARS`),
 4. the ``overrides`` dict the CLI builds from its flags.
 
-:func:`choose_memory_mode` is the pure rule behind ``memory_mode = "auto"``.
+:func:`choose_memory_mode` is the pure rule behind ``memory_mode = "auto"``: the memory planner
+(:mod:`docgen.regions.plan`) on the machine's free VRAM and available host RAM.
 """
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from docgen.errors import DocgenError
+from docgen.regions import plan as planner
 
-MEMORY_MODES = ("auto", "none", "model-offload", "group-offload", "dfloat11")
+MEMORY_MODES = ("auto", "none", "dfloat11", "model-offload", "dfloat11-offload", "bf16-blockswap", "group-offload")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 
 DEFAULT_MODEL = "Qwen/Qwen-Image"
@@ -82,7 +84,7 @@ class ModelConfig:
     model: str = DEFAULT_MODEL             # local folder, or a repo id looked up in the local HF cache only
     revision: str | None = None            # HF cache revision (branch, tag or commit) when `model` is a repo id
     dtype: str = "auto"                    # auto = bfloat16 on CUDA, float32 on CPU
-    memory_mode: str = "auto"              # auto | none | model-offload | group-offload | dfloat11
+    memory_mode: str = "auto"              # auto, or one of MEMORY_MODES (fastest first; see regions/plan.py)
     df11_model: str = DEFAULT_DF11_MODEL   # DFloat11 weights: local folder or repo id (local HF cache only)
     df11_cpu_offload: bool | None = None   # None = decide from free VRAM
     steps: int = 50
@@ -194,30 +196,27 @@ def _read_config_file(path: Path, *, explicit: bool) -> dict:
     return out
 
 
-def choose_memory_mode(free_vram_bytes: int | None, host_ram_bytes: int, has_df11: bool) -> str:
-    """The memory mode ``auto`` picks for a GPU with this much free memory.
+def choose_memory_mode(free_vram_bytes: int | None, host_ram_bytes: int, has_df11: bool,
+                       size: tuple[int, int] = (1328, 1328)) -> str:
+    """The memory mode ``auto`` picks: the fastest mode whose planned peaks fit this free VRAM and this
+    available host RAM at ``size`` (:func:`docgen.regions.plan.choose`, margins included).
 
-    - ``none``: everything resident (~58 GB of bf16 weights + activations at 1328²): ≥ 62 GB free.
-    - ``dfloat11`` without its CPU offload: the 29 GB compressed transformer + activations, text encoder
-      and VAE model-offloaded: ≥ 31 GB free (and the DF11 weights present).
-    - ``model-offload``: one whole component on the GPU at a time, the 41 GB transformer the largest: ≥ 46 GB.
-    - ``dfloat11`` with CPU offload (blocks stay in pinned host memory): fits a 24 GB card; needs
-      ≈ 48 GB of host RAM for the pinned blocks.
-    - ``group-offload``: one transformer block at a time, streamed: any CUDA GPU, slowest.
-
-    No GPU (``free_vram_bytes`` None or 0) → ``none``: everything on the CPU, as the tests run.
+    No GPU (``free_vram_bytes`` None or 0) → ``none``: everything on the CPU, as the tests run.  When no
+    mode fits, the planner's :class:`~docgen.errors.ModelError` names the shortfall and the cheapest
+    change (more VRAM, more host RAM, or the DF11 download).
     """
     if not free_vram_bytes:
         return "none"
-    if free_vram_bytes >= 62 * GB:
-        return "none"
-    if has_df11 and free_vram_bytes >= 31 * GB:
-        return "dfloat11"
-    if free_vram_bytes >= 46 * GB:
-        return "model-offload"
-    if has_df11 and free_vram_bytes >= 20 * GB and host_ram_bytes >= 48 * GB:
-        return "dfloat11"
-    return "group-offload"
+    return planner.choose(free_vram_bytes / GB, host_ram_bytes / GB, df11=bool(has_df11),
+                          size=(int(size[0]), int(size[1])))
+
+
+def df11_offload_blocks(free_vram_bytes: int, host_ram_bytes: int, size: tuple[int, int] = (1328, 1328)) -> int:
+    """How many of the 60 DF11 blocks ``dfloat11-offload`` keeps in pinned host memory (dfloat11's
+    ``cpu_offload_blocks``): the planner's figure for this free VRAM; the rest stay on the GPU."""
+    estimate = planner.plan(free_vram_bytes / GB, host_ram_bytes / GB, size=(int(size[0]), int(size[1])),
+                            df11=True).mode("dfloat11-offload")
+    return estimate.offloaded_blocks
 
 
 def choose_df11_cpu_offload(free_vram_bytes: int | None) -> bool:

@@ -98,6 +98,9 @@ class ModeEstimate:
     df11_missing: bool          # needs DF11 weights and the caller said there are none
     df11_assumed: bool          # needs DF11 weights and the caller did not say (df11=None)
     note: str = ""
+    # dfloat11-offload: the blocks dfloat11 keeps in pinned host memory (its ``cpu_offload_blocks``);
+    # bf16-blockswap: the blocks copied in from host memory on every pass; 0 for the other modes.
+    offloaded_blocks: int = 0
 
     @property
     def fits(self) -> bool:
@@ -584,7 +587,8 @@ def plan(vram_gb: float, ram_gb: float, size: tuple[int, int] = (1328, 1328), mo
         estimates.append(ModeEstimate(
             mode=mode, items=tuple(out.items), vram_peak=vpeak, vram_phase=vphase, ram_peak=rpeak,
             ram_phase=rphase, fits_vram=vpeak <= vram_budget, fits_ram=rpeak <= ram_budget, needs_df11=needs,
-            df11_missing=needs and df11 is False, df11_assumed=needs and df11 is None, note=note))
+            df11_missing=needs and df11 is False, df11_assumed=needs and df11 is None, note=note,
+            offloaded_blocks=ctx.get("offloaded", 0)))
     chosen = next((m.mode for m in estimates if m.fits), None)
     result = Plan(vram_gb=vram_gb, ram_gb=ram_gb, size=(width, height), df11=df11, counts_source=s.source,
                   vram_margin_gb=vram_margin_gb, ram_margin_gb=ram_margin_gb, modes=tuple(estimates),

@@ -319,9 +319,9 @@ class QwenImageBackend:
 
         # 1. Every prompt through the text encoder while it is resident, then get it off the GPU.
         texts = {j.prompt for j in jobs} | ({j.negative for j in jobs} if use_cfg else set())
-        with torch.inference_mode():
-            embeds = {t: self._encode(loaded, t) for t in sorted(texts)}
-        loaded.release_text_encoder()
+        if loaded.encodes_once:         # the encoder is deleted after this pass
+            texts |= _fallback_texts(jobs, self.config, use_cfg)
+        embeds = loaded.encode_prompts(sorted(texts), MAX_SEQUENCE_LENGTH)
 
         # 2. Denoise, regions of one generation size together, at most batch_size at a time.
         pictures: dict[int, Any] = {}
@@ -365,11 +365,6 @@ class QwenImageBackend:
                                    info=info))
         self.generated += len(out)
         return out
-
-    def _encode(self, loaded: LoadedPipeline, text: str):
-        embeds, mask = loaded.pipe.encode_prompt(prompt=[text], device=loaded.execution_device,
-                                                 max_sequence_length=MAX_SEQUENCE_LENGTH)
-        return embeds, mask
 
     def _warn_if_truncated(self, loaded: LoadedPipeline, job: _Job) -> None:
         """Warn when a prompt is longer than the window the text encoder's output is cut to."""
@@ -508,3 +503,18 @@ def qwen_image_available(config: ModelConfig) -> tuple[bool, str]:
     except ModelError as exc:
         return False, str(exc).splitlines()[0]
     return True, "ok"
+
+
+def _fallback_texts(jobs: Sequence[_Job], config: ModelConfig, use_cfg: bool) -> set[str]:
+    """The prompts OCR verification's last resort asks for (the picture without text,
+    :func:`docgen.regions.verify.without_text`), so they are encoded in the same pass."""
+    from docgen.regions.verify import without_text
+
+    texts: set[str] = set()
+    for job in jobs:
+        if job.request.text:
+            fallback = without_text(job.request)
+            texts.add(build_prompt(fallback, cfg=use_cfg))
+            if use_cfg:
+                texts.add(fallback.negative_prompt.strip() or config.negative_prompt)
+    return texts

@@ -2,10 +2,11 @@
 placement out.
 
 ``resolve_memory_mode`` turns ``memory_mode = "auto"`` into a mode with
-:func:`docgen.regions.config.choose_memory_mode` on this machine's free VRAM and host RAM; ``place_pipeline``
-puts the components where the mode says (diffusers' documented offloading APIs).  dfloat11 is imported
-only on its GPU path, and every known import failure becomes a clear message.  torch is imported
-inside the functions, never at module level.
+:func:`docgen.regions.config.choose_memory_mode` (the memory planner) on this machine's free VRAM and
+available host RAM; ``place_pipeline`` puts the components where the mode says (diffusers' documented
+offloading APIs); ``text_encoder_device`` says whether the text encoder fits on the GPU for its one
+pass.  dfloat11 is imported only on its GPU path, and every known import failure becomes a clear
+message.  torch is imported inside the functions, never at module level.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import sys
 import types
 
 from docgen.errors import ModelError
+from docgen.regions import plan as planner
 from docgen.regions.config import ModelConfig, choose_memory_mode
 from docgen.regions.qwen.weights import df11_weights
 
@@ -61,20 +63,43 @@ def host_ram_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def resolve_memory_mode(config: ModelConfig, device: str) -> str:
-    """The configured mode, or for ``auto`` :func:`choose_memory_mode` on this machine's numbers."""
+def largest_size(config: ModelConfig) -> tuple[int, int]:
+    """The largest picture a render can ask for: every generation size is one of Qwen-Image's training
+    resolutions scaled by ``size_scale``, and 1328² has the most latent tokens among them."""
+    side = max(16, int(1328 * config.size_scale / 16 + 0.5) * 16)
+    return side, side
+
+
+def resolve_memory_mode(config: ModelConfig, device: str, size: tuple[int, int] | None = None) -> str:
+    """The configured mode, or for ``auto`` :func:`choose_memory_mode` on this machine's numbers at
+    ``size`` (default: :func:`largest_size`).  A machine where nothing fits is a ModelError naming the
+    shortfall."""
     mode = config.memory_mode
     on_gpu = device.startswith("cuda")
     if mode == "auto":
         if not on_gpu:
             return "none"
         has_df11 = df11_weights(config) is not None and dfloat11_import_error() is None
-        return choose_memory_mode(free_vram_bytes(device), host_ram_bytes(), has_df11)
+        return choose_memory_mode(free_vram_bytes(device), host_ram_bytes(), has_df11,
+                                  size=size or largest_size(config))
     if mode != "none" and not on_gpu:
         raise ModelError(f"memory mode {mode!r} needs a CUDA GPU, but the device is {device!r} "
                          f"(torch.cuda.is_available() is {_cuda_available()}). "
                          f"Use memory mode 'none' to run on the CPU, or run on a machine with an NVIDIA GPU.")
     return mode
+
+
+def text_encoder_device(device: str, free_vram: int | None, size: tuple[int, int] = (1328, 1328)) -> str:
+    """Where the text encoder runs its one encoding pass: ``device`` when the planned encode-phase peak
+    (its weights, its activations, the CUDA context) fits the free VRAM with the planner's margin, else
+    the CPU — slower (seconds per prompt) but it never takes room the transformer needs."""
+    if not device.startswith("cuda") or free_vram is None:
+        return device
+    # Only the encode-phase VRAM items are read, and they depend on neither budget: host RAM is moot here.
+    estimate = planner.plan(free_vram / planner.GB, 0.0, size=size).mode("bf16-blockswap")
+    encode = sum(i.bytes for i in estimate.items
+                 if i.memory == "vram" and i.counted and i.phase in ("all", "encode"))
+    return device if encode + planner.VRAM_MARGIN_GB * planner.GB <= free_vram else "cpu"
 
 
 def _cuda_available() -> bool:
@@ -174,14 +199,36 @@ def package_version(dist: str) -> str | None:
         return None
 
 
+# Modes that run the text encoder once, straight from disk to its device, and then delete it.
+ENCODE_ONCE_MODES = ("dfloat11-offload", "bf16-blockswap")
+
+
 def place_pipeline(pipe, mode: str, device: str) -> None:
-    """Put the components where the memory mode says (diffusers' documented offloading APIs)."""
+    """Put the components where the memory mode says (diffusers' documented offloading APIs).
+
+    In the encode-once modes the loader has already put the text encoder on its device (and, for
+    ``dfloat11-offload``, the transformer comes after encoding); here only the VAE and, for
+    ``bf16-blockswap``, the transformer's block swapping are set up.  No accelerate hook is installed in
+    those modes: a hook keeps a host copy of what it offloads.
+    """
     import torch
 
     if mode == "none":
         pipe.to(device)
     elif mode in ("model-offload", "dfloat11"):
         pipe.enable_model_cpu_offload(device=device)
+    elif mode in ENCODE_ONCE_MODES:
+        if mode == "bf16-blockswap" and pipe.transformer is not None:
+            # The blocks stay in the mmapped safetensors pages from_pretrained left them in:
+            # low_cpu_mem_usage=True keeps diffusers from pinning a host copy of all 41 GB, and pins each
+            # block only while it is copied (reused from the caching host allocator's pool).
+            onload = torch.device(device)
+            pipe.transformer.enable_group_offload(onload_device=onload, offload_device=torch.device("cpu"),
+                                                  offload_type="block_level", num_blocks_per_group=1,
+                                                  use_stream=onload.type == "cuda", low_cpu_mem_usage=True)
+        pipe.vae.to(device)
+        # Tiled decoding: 256 px tiles instead of the whole 1328² picture's activations at once.
+        pipe.vae.enable_tiling()
     elif mode == "group-offload":
         from diffusers.hooks import apply_group_offloading
 
