@@ -305,7 +305,6 @@ class QwenImageBackend:
     def generate(self, requests: Sequence[RegionRequest]) -> list[RegionImage]:
         if not requests:
             return []
-        import torch
 
         self.identity()             # refuses a step count the scheduler cannot run, before loading
         loaded = self.pipeline()
