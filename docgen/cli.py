@@ -65,11 +65,11 @@ def cmd_render(a) -> int:
     return 1 if failed else 0
 
 
-def _print_check(pdf, standard: str, tol_mm: float) -> bool:
+def _print_check(pdf, standard: str, tol_mm: float, fmt: str | None = None) -> bool:
     """Run a conformance check and print each violation; True when there is none."""
     from .check import CheckError, check_pdf
     try:
-        report = check_pdf(pdf, standard, tol_mm=tol_mm)
+        report = check_pdf(pdf, standard, tol_mm=tol_mm, fmt=fmt)
     except CheckError as e:
         err = DocgenError(str(e))
         err.exit_code = e.exit_code          # an unreadable PDF is bad input: exit 2
@@ -85,7 +85,7 @@ def cmd_check(a) -> int:
         print(f"error: no such file: {path}", file=sys.stderr)
         return 2
     print(path)
-    return 0 if _print_check(path.read_bytes(), a.standard, a.tol_mm) else 1
+    return 0 if _print_check(path.read_bytes(), a.standard, a.tol_mm, a.fmt) else 1
 
 
 def _add_model_flags(p) -> None:
@@ -225,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     k.add_argument("--standard", choices=["clreq", "gbt9704"], default="clreq",
                    help="clreq (default): CLREQ line-break rules; gbt9704: GB/T 9704-2012 geometry and CLREQ")
     k.add_argument("--tol-mm", type=float, default=1.0, help="positional tolerance in mm (default 1.0, the standard's)")
+    k.add_argument("--format", choices=["wenjian", "xinhan", "mingling", "jiyao"], dest="fmt",
+                   help="gbt9704: the 公文's format — 文件格式, 信函格式, 命令格式, 纪要格式 (default: detected)")
     k.set_defaults(fn=cmd_check)
 
     b = sub.add_parser("batch", help="render a spec once per row of a CSV/JSON/YAML file")
