@@ -8,7 +8,7 @@ from the 版心's top, 28 characters a line, the 标志's character boxes starti
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 MM = 72 / 25.4
 LEFT, W, H = 28 * MM, 156 * MM, 225 * MM
@@ -73,9 +73,9 @@ def _advance(ch: str, font: str, size: float, pitch: float | None) -> float:
 class Sheet:
     """One page being drawn: positions in pt from the page's top-left corner, like the checker's."""
 
-    def __init__(self, c, doc: Gongwen):
+    def __init__(self, c, doc: Gongwen, page_height: float = 297 * MM):
         self.c, self.doc = c, doc
-        self.ph = c._pagesize[1]
+        self.ph = page_height
         self.top = doc.top_mm * MM
 
     def base(self, row: int, size: float) -> float:

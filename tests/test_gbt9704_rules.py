@@ -2,13 +2,20 @@
 drawn directly with ReportLab (tests/gongwen_pdfs.py) carrying exactly that defect is rejected with that rule,
 and a conforming control drawn the same way passes."""
 import pytest
+from gongwen_pdfs import Gongwen, draw
 
 from docgen.check import check_pdf
-from docgen.check.fontroles import FANGSONG, HEITI, KAITI, SONGTI, XIAOBIAOSONG, font_role
+from docgen.check.fontroles import (
+    FANGSONG,
+    HEITI,
+    KAITI,
+    SONGTI,
+    XIAOBIAOSONG,
+    font_role,
+)
 from docgen.check.text import is_red
 from docgen.check.words import broken_words, has_dictionary
 from docgen.cli import main
-from gongwen_pdfs import Gongwen, draw
 
 MINGLING = dict(fmt="mingling", biaozhi="青川市人民政府令", zihao=None, title=(), zhusong=None)
 JIYAO = dict(biaozhi="青川市政府常务会议纪要", biaozhi_size=36, zihao=None, title=())

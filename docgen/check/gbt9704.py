@@ -441,6 +441,8 @@ def _title(p1: Page, a: Area, size, head: Head, report, tol, fmt) -> list[TextLi
         if y.text[0] in NO_START or x.text[-1] in NO_END:
             report.add("title", 1, y.pos(), f"title broken against CLREQ: …{x.text[-4:]} | {y.text[:4]}…")
     # 7.3.1: 回行时，要做到词意完整，排列对称，长短适宜，间距恰当
+    if len(title) > 1 and not has_dictionary():
+        report.infos.append("title word splits: number + unit and 《》 names only (install jieba for words)")
     for k, word in broken_words([ln.text for ln in title]):
         report.add("title", 1, title[k + 1].pos(), f"title broken inside {word!r}: …{title[k].text[-4:]} | "
                                                    f"{title[k + 1].text[:4]}… (词意完整, 7.3.1)")
@@ -499,7 +501,7 @@ def _text(pages, areas, size, head: Head, title, report, tol, fmt):
     if not any(p is p1 for p, _ in zhengwen):        # 7.3.3: 公文首页必须显示正文
         report.add("zhengwen", 1, None, "page 1 holds no 正文 (公文首页必须显示正文, 7.3.3)")
     if sign is not None:
-        sp, sl = sign
+        sp = sign[0]
         for p, ln in seq[end:]:
             if DATE_ANY.match(ln.text):
                 sp = p                                 # the 成文日期's page is the 印章页
