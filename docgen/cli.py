@@ -74,8 +74,8 @@ def _print_check(pdf, standard: str, tol_mm: float, fmt: str | None = None) -> b
         err = DocgenError(str(e))
         err.exit_code = e.exit_code          # an unreadable PDF is bad input: exit 2
         raise err from None
-    for line in report.lines():
-        print(f"  {line}")
+    for line in [i for i in report.infos if i.startswith("format ")] + report.lines():
+        print(f"  {line}")                     # the 公文 format first: what it was measured as, and why
     return report.ok
 
 

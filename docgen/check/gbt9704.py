@@ -443,7 +443,7 @@ def _title(p1: Page, a: Area, size, head: Head, report, tol, fmt) -> list[TextLi
     # 7.3.1: 回行时，要做到词意完整，排列对称，长短适宜，间距恰当
     if len(title) > 1 and not has_dictionary():
         report.infos.append("title word splits: number + unit and 《》 names only (install jieba for words)")
-    for k, word in broken_words([ln.text for ln in title]):
+    for k, word in broken_words([ln.text for ln in title], int(W / tsize + 0.02)):
         report.add("title", 1, title[k + 1].pos(), f"title broken inside {word!r}: …{title[k].text[-4:]} | "
                                                    f"{title[k + 1].text[:4]}… (词意完整, 7.3.1)")
     if len(title) >= 3:

@@ -31,14 +31,16 @@ def has_dictionary() -> bool:
     return _segmenter() is not None
 
 
-def broken_words(lines: list[str]) -> list[tuple[int, str]]:
-    """(index of the line before the break, the broken word) for each break inside a word."""
+def broken_words(lines: list[str], line_chars: int | None = None) -> list[tuple[int, str]]:
+    """(index of the line before the break, the broken word) for each break inside a word.  ``line_chars``
+    is how many characters the measure holds (default: the longest line's); a 《》 name longer than that has
+    to break somewhere and is not protected."""
     text = "".join(lines)
     breaks, pos = [], 0
     for ln in lines[:-1]:
         pos += len(ln)
         breaks.append(pos)
-    longest = max((len(ln) for ln in lines), default=0)
+    longest = line_chars or max((len(ln) for ln in lines), default=0)
     spans = [(m.start(), m.end()) for m in _NUM_UNIT.finditer(text)]
     # a 《》 name longer than a line has to break somewhere
     spans += [(m.start(), m.end()) for m in _NAME.finditer(text) if m.end() - m.start() <= longest]
