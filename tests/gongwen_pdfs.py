@@ -131,11 +131,13 @@ class Sheet:
 
 
 def paragraph(text: str, first_chars: int = 26, rest: int = 28) -> list[str]:
-    out = [text[:first_chars]]
-    text = text[first_chars:]
+    """Lines of ``first_chars`` then ``rest`` characters; a line one short where the next would start with
+    a stop (the CLREQ prohibition)."""
+    out, n = [], first_chars
     while text:
-        out.append(text[:rest])
-        text = text[rest:]
+        k = n - 1 if len(text) > n and text[n] in "，。、；：！？" else n
+        out.append(text[:k])
+        text, n = text[k:], rest
     return out
 
 

@@ -83,6 +83,7 @@ def test_each_crafted_defect_is_rejected(changes, kind, fragment):
     r = report(draw(**changes))
     hits = [v for v in r.violations if v.kind == kind and fragment in v.message]
     assert hits, "\n".join(r.lines())
+    assert set(r.kinds()) == {kind}, "\n".join(r.lines())        # that rule alone: the defect does not cascade
 
 
 def test_a_defect_brings_no_other_rule_with_it():
