@@ -483,33 +483,29 @@ def _text(pages, areas, size, head: Head, title, report, tol, fmt):
             report.add("zhusong", p.number, ln.pos(), f"主送机关 {ln.text[:12]!r} starts {(ln.x0 - areas[p.number].left) / MM:.1f} "
                                                       "mm in; it goes 顶格 (居左顶格，回行时仍顶格, 7.3.2)")
     seq = seq[len(zhusong):]
-    # 正文 ends at the 附件说明, the 署名 or the 成文日期, or at the first 附件 page
-    end, sign = len(seq), None
+    # the 附件 pages (7.3.7, “附件1” 顶格 on the first row) end the document proper
+    fujian = next((i for i, (p, ln) in enumerate(seq) if FUJIAN_PAGE.match(ln.text)
+                   and ln.x0 < areas[p.number].left + tol), len(seq))
+    seq = seq[:fujian]
+    # 正文 ends at the 附件说明 (7.3.4) or the 署名 above the 成文日期 (7.3.5)
+    end, date_page = len(seq), None
     for i, (p, ln) in enumerate(seq):
-        a = areas[p.number]
-        if ln.text.startswith("附件：") or (FUJIAN_PAGE.match(ln.text) and ln.x0 < a.left + tol):
-            end = min(end, i)
-            if ln.text.startswith("附件："):
-                sign = sign or (p, ln)
-            break
-        if DATE_ANY.match(ln.text) and ln.x0 > a.left + W / 3:
-            j = i - 1 if i > 0 and seq[i - 1][0] is p and seq[i - 1][1].x0 > a.left + W / 3 else i
-            end = min(end, j)
-            sign = sign or seq[j]
+        right_half = ln.x0 > areas[p.number].left + W / 3
+        if ln.text.startswith("附件：") and end == len(seq):
+            end = i
+        if DATE_ANY.match(ln.text) and right_half:
+            date_page = p
+            signed = i > 0 and seq[i - 1][0] is p and seq[i - 1][1].x0 > areas[p.number].left + W / 3
+            end = min(end, i - 1 if signed else i)
             break
     zhengwen = seq[:end]
     if not any(p is p1 for p, _ in zhengwen):        # 7.3.3: 公文首页必须显示正文
         report.add("zhengwen", 1, None, "page 1 holds no 正文 (公文首页必须显示正文, 7.3.3)")
-    if sign is not None:
-        sp = sign[0]
-        for p, ln in seq[end:]:
-            if DATE_ANY.match(ln.text):
-                sp = p                                 # the 成文日期's page is the 印章页
-                break
-        if not any(p is sp for p, _ in zhengwen):    # 7.3.5.4: 不得采取“此页无正文”的方法
-            seal = " and the seal" if sp.red_marks else ""
-            report.add("zhengwen", sp.number, None, f"page {sp.number} holds the 署名, 成文日期{seal} but no 正文 "
-                                                    "(7.3.5.4: adjust the spacing, never 此页无正文)")
+    # 7.3.5.4: the 成文日期's page (the 印章页) holds 正文 — 不得采取“此页无正文”的方法
+    if date_page is not None and not any(p is date_page for p, _ in zhengwen):
+        seal = " and the seal" if date_page.red_marks else ""
+        report.add("zhengwen", date_page.number, None, f"page {date_page.number} holds the 署名, 成文日期{seal} but "
+                                                       "no 正文 (7.3.5.4: adjust the spacing, never 此页无正文)")
     _indents(zhengwen, areas, size, report, tol)
     _body_fonts(zhusong + zhengwen, size, report)
 
