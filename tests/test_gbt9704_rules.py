@@ -77,8 +77,8 @@ DEFECTS = [
 
 
 @pytest.mark.parametrize("changes,kind,fragment",
-                         [pytest.param(*d[1:], marks=[needs_jieba] if d[0] == "title-word-split" else []) for d in DEFECTS],
-                         ids=[d[0] for d in DEFECTS])
+                         [pytest.param(*d[1:], id=d[0], marks=[needs_jieba] if d[0] == "title-word-split" else [])
+                          for d in DEFECTS])
 def test_each_crafted_defect_is_rejected(changes, kind, fragment):
     r = report(draw(**changes))
     hits = [v for v in r.violations if v.kind == kind and fragment in v.message]

@@ -7,6 +7,7 @@ carries font names, so the role is read from the family name: 仿宋_GB2312 is `
 is ``FZXiaoBiaoSong-B05S``, 黑体 ``SimHei``, and docgen's bundled stand-ins are FandolFang, LXGW WenKai,
 Noto Sans SC and Noto Serif SC Black (a 宋体 at bold or black weight stands in for 小标宋).
 """
+
 from __future__ import annotations
 
 import re
@@ -32,7 +33,7 @@ def font_role(fontname: str | None) -> str | None:
     for role, pat in _PATTERNS:
         if pat.search(name):
             if role == SONGTI and _HEAVY.search(name):
-                return XIAOBIAOSONG                # a bold or black 宋体 is the 小标宋 stand-in
+                return XIAOBIAOSONG  # a bold or black 宋体 is the 小标宋 stand-in
             return role
     return None
 
@@ -54,5 +55,5 @@ def line_role(chars: list[dict]) -> tuple[str | None, str | None]:
     for k, n in counts.items():
         base = k.split("+", 1)[-1]
         merged[base] = merged.get(base, 0) + n
-    name = max(merged, key=merged.get)
+    name = max(merged, key=lambda k: merged[k])
     return font_role(name), name

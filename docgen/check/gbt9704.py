@@ -118,7 +118,8 @@ def _measure(pages: list[Page], size: float, report, tol) -> dict[int, Area]:
         if abs(left - LEFT) > tol + EPS:    # 5.2.1: 订口 28 mm
             where = "left of the 版心" if left < LEFT else "right of the 版心's left edge"
             report.add("margin", first[0].number, first[1].pos(),
-                       f"the text starts {abs(left - LEFT) / MM:.1f} mm {where} (订口 {left / MM:.1f} mm, expected 28 mm)")
+                       f"the text starts {abs(left - LEFT) / MM:.1f} mm {where} "
+                       f"(订口 {left / MM:.1f} mm, expected 28 mm)")
     else:
         left = LEFT
     top0 = statistics.median(tops.values()) if tops else TOP
@@ -128,9 +129,9 @@ def _measure(pages: list[Page], size: float, report, tol) -> dict[int, Area]:
         out[p.number] = Area(top, left)
         if p.number in tops and abs(top - TOP) > tol + EPS:   # 5.2.1: 天头 37 mm
             report.add("grid-phase", p.number, None,
-                       f"body lines sit {abs(top - TOP) / MM:.1f} mm {'lower' if top > TOP else 'higher'} than rows of a "
-                       f"{LINES}-line grid from a 37 mm 天头 (天头 measured as {top / MM:.1f} mm: measured from the wrong "
-                       "edge, or a wrong line pitch?)")
+                       f"body lines sit {abs(top - TOP) / MM:.1f} mm {'lower' if top > TOP else 'higher'} "
+                       f"than rows of a {LINES}-line grid from a 37 mm 天头 (天头 measured as {top / MM:.1f} mm: "
+                       "measured from the wrong edge, or a wrong line pitch?)")
     report.infos.append(f"版心 measured at 天头 {top0 / MM:.1f} mm, 订口 {left / MM:.1f} mm")
     return out
 
@@ -315,14 +316,17 @@ def _head(p1: Page, a: Area, size, report, tol, fmt) -> Head:
         ref, mm = BIAOZHI_TOP[fmt]
         want = (a.top if ref == "版心" else 0) + mm * MM
         if abs(b.top - want) > tol + EPS:         # 7.2.4, 10.1, 10.2, 10.3
-            report.add("biaozhi", 1, b.pos(), f"发文机关标志 {b.text!r} top {(b.top - (a.top if ref == '版心' else 0)) / MM:.1f} mm "
-                                              f"below the {ref}'s top; {FORMATS[fmt]} puts it {mm} mm below")
+            got = (b.top - (a.top if ref == "版心" else 0)) / MM
+            report.add("biaozhi", 1, b.pos(),
+                       f"发文机关标志 {b.text!r} top {got:.1f} mm below the {ref}'s top; "
+                       f"{FORMATS[fmt]} puts it {mm} mm below")
         width = max(ln.x1 for ln in biaozhi) - min(ln.x0 for ln in biaozhi)
         # 7.2.4 leaves the size to 醒目、美观、庄重: at least 小初 (36 pt), smaller only when the name fills
         # the 版心's width; never smaller than the 2号 title
         if bsize <= 22 + SIZE_TOL or (bsize < 36 - SIZE_TOL and width < W - bsize - tol):
-            report.add("biaozhi", 1, b.pos(), f"发文机关标志 {b.text!r} in {bsize}pt: at least 小初 (36pt), smaller only "
-                                              "to fit a long name in the 版心, and always larger than the 2号 title")
+            report.add("biaozhi", 1, b.pos(),
+                       f"发文机关标志 {b.text!r} in {bsize}pt: at least 小初 (36pt), smaller only "
+                       "to fit a long name in the 版心, and always larger than the 2号 title")
         mid = (min(ln.x0 for ln in biaozhi) + max(ln.x1 for ln in biaozhi)) / 2
         if abs(mid - (a.left + W / 2)) > tol + bsize / 4:
             report.add("biaozhi", 1, b.pos(), f"发文机关标志 {b.text!r} is not centred (居中排布)")
@@ -353,7 +357,8 @@ def _head(p1: Page, a: Area, size, report, tol, fmt) -> Head:
         elif re.match(r"(秘密|机密|绝密|特急|加急)", ln.text):
             role, name = line_role(ln.chars)
             if role not in (HEITI, None):
-                report.add("font", 1, ln.pos(), f"{ln.text!r} in {name} ({role}); 密级 and 紧急程度 use 黑体 (7.2.2, 7.2.3)")
+                report.add("font", 1, ln.pos(),
+                           f"{ln.text!r} in {name} ({role}); 密级 and 紧急程度 use 黑体 (7.2.2, 7.2.3)")
             if abs(ln.x0 - a.left) > tol:
                 report.add("margin", 1, ln.pos(), f"{ln.text!r} not 顶格 at the 版心's left edge (7.2.2, 7.2.3)")
     if fmt == "wenjian":
@@ -363,11 +368,13 @@ def _head(p1: Page, a: Area, size, report, tol, fmt) -> Head:
             r = rules[0]
             if abs(r.length - W) > tol or abs(r.x0 - a.left) > tol:
                 report.add("red-rule", 1, (r.x0 / MM, r.y / MM),
-                           f"red rule {r.length / MM:.1f} mm long from {r.x0 / MM:.1f} mm; expected as wide as the 版心 "
+                           f"red rule {r.length / MM:.1f} mm long from {r.x0 / MM:.1f} mm; "
+                           "expected as wide as the 版心 "
                            f"(156 mm from {a.left / MM:.1f} mm)")
             if zihao is not None and abs(r.y - zihao.bottom - 4 * MM) > tol + EPS:
-                report.add("red-rule", 1, (r.x0 / MM, r.y / MM), f"red rule {(r.y - zihao.bottom) / MM:.1f} mm below the "
-                                                                  "发文字号; it goes 4 mm below (7.2.7)")
+                report.add("red-rule", 1, (r.x0 / MM, r.y / MM),
+                           f"red rule {(r.y - zihao.bottom) / MM:.1f} mm below the 发文字号; "
+                           "it goes 4 mm below (7.2.7)")
     elif fmt == "xinhan":
         _xinhan_lines(p1, report, tol)
     bottom = max([rule_y or 0, bz_bottom, zihao.bottom if zihao else 0])
@@ -376,6 +383,8 @@ def _head(p1: Page, a: Area, size, report, tol, fmt) -> Head:
 
 def _zihao(ln: TextLine, a: Area, rule_y, report, tol, fmt):
     m = ZIHAO_ANY.search(ln.text)
+    if m is None:
+        return
     problems = []
     if m.group(1) != "〔" or m.group(3) != "〕":
         problems.append(f"the year in {m.group(1)}{m.group(3)}; 六角括号 〔〕 enclose it")
@@ -406,13 +415,15 @@ def _xinhan_lines(p1: Page, report, tol):
         for r1, r2 in pair:
             if abs(r1.length - 170 * MM) > tol or abs((r1.x0 + r1.x1) / 2 - p1.width / 2) > tol:
                 report.add("red-rule", 1, (r1.x0 / MM, r1.y / MM),
-                           f"信函格式 {name} double line {r1.length / MM:.1f} mm long; 170 mm, centred on the page (10.1)")
+                           f"信函格式 {name} double line {r1.length / MM:.1f} mm long; "
+                           "170 mm, centred on the page (10.1)")
             if (r1.width > r2.width) != upper_thick or r1.width == r2.width:
                 report.add("red-rule", 1, (r1.x0 / MM, r1.y / MM),
                            f"信函格式 {name} double line: " + ("上粗下细" if upper_thick else "上细下粗") + " (10.1)")
             if not upper_thick and abs(p1.height - r2.y - 20 * MM) > tol + EPS:
                 report.add("red-rule", 1, (r2.x0 / MM, r2.y / MM),
-                           f"信函格式 lower double line {(p1.height - r2.y) / MM:.1f} mm above the page's bottom; 20 mm (10.1)")
+                           f"信函格式 lower double line {(p1.height - r2.y) / MM:.1f} mm above the page's bottom; "
+                           "20 mm (10.1)")
 
 
 # ---------------------------------------------------------------------------------------------- 标题
@@ -480,8 +491,9 @@ def _text(pages, areas, size, head: Head, title, report, tol, fmt):
                 break
     for p, ln in zhusong:
         if abs(ln.x0 - areas[p.number].left) > tol:
-            report.add("zhusong", p.number, ln.pos(), f"主送机关 {ln.text[:12]!r} starts {(ln.x0 - areas[p.number].left) / MM:.1f} "
-                                                      "mm in; it goes 顶格 (居左顶格，回行时仍顶格, 7.3.2)")
+            report.add("zhusong", p.number, ln.pos(),
+                       f"主送机关 {ln.text[:12]!r} starts {(ln.x0 - areas[p.number].left) / MM:.1f} mm in; "
+                       "it goes 顶格 (居左顶格，回行时仍顶格, 7.3.2)")
     seq = seq[len(zhusong):]
     # the 附件 pages (7.3.7, “附件1” 顶格 on the first row) end the document proper
     fujian = next((i for i, (p, ln) in enumerate(seq) if FUJIAN_PAGE.match(ln.text)
@@ -526,11 +538,12 @@ def _indents(zhengwen, areas, size, report, tol):
         starts = prev in ("start", "table") or (prev.x1 < a.right - size * 1.05 and (
             prev.text[-1] in "。！？：；”’）" or prev.x1 < a.right - 3 * size))
         if starts and ln.x0 < a.left + two - tol:      # 7.3.3: 每个自然段左空二字
-            report.add("indent", p.number, ln.pos(), f"paragraph {ln.text[:12]!r} starts {(ln.x0 - a.left) / MM:.1f} mm "
-                                                     "in; each paragraph starts two characters in (左空二字, 7.3.3)")
+            report.add("indent", p.number, ln.pos(),
+                       f"paragraph {ln.text[:12]!r} starts {(ln.x0 - a.left) / MM:.1f} mm in; "
+                       "each paragraph starts two characters in (左空二字, 7.3.3)")
         elif not starts and tol < ln.x0 - a.left < two - tol:
-            report.add("indent", p.number, ln.pos(), f"continued line {ln.text[:12]!r} starts {(ln.x0 - a.left) / MM:.1f} "
-                                                     "mm in; 回行顶格 (7.3.3)")
+            report.add("indent", p.number, ln.pos(),
+                       f"continued line {ln.text[:12]!r} starts {(ln.x0 - a.left) / MM:.1f} mm in; 回行顶格 (7.3.3)")
         prev = ln
 
 
@@ -547,8 +560,9 @@ def _body_fonts(lines, size, report):
             if role is None:
                 unknown.add(name)
             elif role != want:
-                report.add("font", p.number, ln.pos(), f"heading {ln.text[:10]!r} in {name} ({role}); "
-                                                       f"{'一、' if want == HEITI else '（一）'} headings use {want} (7.3.3)")
+                level = "一、" if want == HEITI else "（一）"
+                report.add("font", p.number, ln.pos(),
+                           f"heading {ln.text[:10]!r} in {name} ({role}); {level} headings use {want} (7.3.3)")
             continue
         for c in ln.chars:
             if not is_cjk(c["text"]):
@@ -608,15 +622,17 @@ def _banji(pages, areas, size, report, tol):
         a = areas[p.number]
         first = lines[0]
         if p.number != len(pages):
-            report.add("banji", p.number, first.pos(), f"版记 on page {p.number} of {len(pages)}; it goes on the last page (7.4)")
+            report.add("banji", p.number, first.pos(),
+                       f"版记 on page {p.number} of {len(pages)}; it goes on the last page (7.4)")
         if first.top < a.top + H / 2:
-            report.add("banji", p.number, first.pos(), "版记 in the upper half of the page; it takes the last rows (7.4)")
+            report.add("banji", p.number, first.pos(),
+                       "版记 in the upper half of the page; it takes the last rows (7.4)")
         for ln in lines:
             if abs(ln.size - 14) > SIZE_TOL:
                 report.add("banji", p.number, ln.pos(), f"版记 {ln.text[:8]!r} in {ln.size}pt; 4号 (14pt, 7.4.2)")
             if abs(ln.x0 - a.left - ln.size) > tol:
-                report.add("banji", p.number, ln.pos(), f"版记 {ln.text[:8]!r} starts {(ln.x0 - a.left) / MM:.1f} mm in; "
-                                                        "左空一字 (7.4.2, 7.4.3)")
+                report.add("banji", p.number, ln.pos(),
+                           f"版记 {ln.text[:8]!r} starts {(ln.x0 - a.left) / MM:.1f} mm in; 左空一字 (7.4.2, 7.4.3)")
             if ln.text.endswith("印发") and abs(a.right - ln.size - ln.x1) > tol:
                 report.add("banji", p.number, ln.pos(), "印发日期 not 右空一字 (7.4.3)")
         rules = sorted((r for r in p.rules if not is_red(r.color) and abs(r.length - W) <= tol
@@ -627,7 +643,8 @@ def _banji(pages, areas, size, report, tol):
         lastr = rules[-1]
         if abs(lastr.y - a.bottom) > tol:
             report.add("banji", p.number, (lastr.x0 / MM, lastr.y / MM),
-                       f"the 版记's last rule is {(a.bottom - lastr.y) / MM:+.1f} mm from the 版心's bottom edge; it lies on it")
+                       f"the 版记's last rule is {(a.bottom - lastr.y) / MM:+.1f} mm from the 版心's bottom edge; "
+                       "it lies on it")
         # 7.4.1: 首条和末条分隔线用粗线（推荐高度0.35 mm），中间的分隔线用细线（推荐高度0.25 mm）
         for i, r in enumerate(rules):
             want = 0.35 if i in (0, len(rules) - 1) else 0.25

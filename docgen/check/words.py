@@ -4,11 +4,14 @@ A title's lines must not break inside a word (GB/T 9704-2012 7.3.1: 回行时要
 from jieba's dictionary when jieba is installed (``pip install 'docgen[check]'``; imported on first use);
 without it only number + unit (``2026年``, ``12.5平方千米``) and 《》 names are protected.
 """
+
 from __future__ import annotations
 
 import re
 
-_NUM_UNIT = re.compile(r"[0-9０-９]+(?:\.[0-9]+)?(?:%|％|‰|年度|年|月|日|号|个|项|家|万|亿|元|平方千米|平方公里|千米|公里|米|吨|人|次|届|期|批|条)")
+_NUM_UNIT = re.compile(
+    r"[0-9０-９]+(?:\.[0-9]+)?(?:%|％|‰|年度|年|月|日|号|个|项|家|万|亿|元|平方千米|平方公里|千米|公里|米|吨|人|次|届|期|批|条)"
+)
 _NAME = re.compile(r"《[^《》]*》")
 _jieba = None
 
@@ -20,6 +23,7 @@ def _segmenter():
             import logging
 
             import jieba
+
             jieba.setLogLevel(logging.WARNING)
             _jieba = jieba
         except ImportError:
