@@ -146,31 +146,32 @@ def cmd_render(a) -> int:
     return 1 if failed else 0
 
 
-def _print_check(pdf, standard: str, tol_mm: float, file=None, quiet: bool = False) -> bool:
+def _print_check(pdf, standard: str, tol_mm: float, file=None, quiet: bool = False, fmt: str | None = None) -> bool:
     """Run a conformance check and print each violation (to ``file``, default stdout, unless ``quiet``);
     True when there is none."""
     from .check import CheckError, check_pdf
     try:
-        report = check_pdf(pdf, standard, tol_mm=tol_mm)
+        report = check_pdf(pdf, standard, tol_mm=tol_mm, fmt=fmt)
     except CheckError as e:
         err = DocgenError(str(e))
         err.exit_code = e.exit_code          # an unreadable PDF is bad input: exit 2
         raise err from None
     if not quiet:
-        for line in report.lines():
+        # the 公文 format first: what it was measured as, and why
+        for line in [i for i in report.infos if i.startswith("format ")] + report.lines():
             print(printable(f"  {line}"), file=file or sys.stdout)
     return report.ok
 
 
 def cmd_check(a) -> int:
     if a.pdf == "-":
-        return 0 if _print_check(sys.stdin.buffer.read(), a.standard, a.tol_mm) else 1
+        return 0 if _print_check(sys.stdin.buffer.read(), a.standard, a.tol_mm, fmt=a.fmt) else 1
     path = Path(a.pdf)
     if not path.is_file():
         print(f"error: no such file: {path}", file=sys.stderr)
         return 2
     print(path)
-    return 0 if _print_check(path.read_bytes(), a.standard, a.tol_mm) else 1
+    return 0 if _print_check(path.read_bytes(), a.standard, a.tol_mm, fmt=a.fmt) else 1
 
 
 def _add_model_flags(p) -> None:
@@ -333,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     k.add_argument("--standard", choices=["clreq", "gbt9704"], default="clreq",
                    help="clreq (default): CLREQ line-break rules; gbt9704: GB/T 9704-2012 geometry and CLREQ")
     k.add_argument("--tol-mm", type=float, default=1.0, help="positional tolerance in mm (default 1.0, the standard's)")
+    k.add_argument("--format", choices=["wenjian", "xinhan", "mingling", "jiyao"], dest="fmt",
+                   help="gbt9704: the 公文's format — 文件格式, 信函格式, 命令格式, 纪要格式 (default: detected)")
     k.set_defaults(fn=cmd_check)
 
     b = sub.add_parser("batch", help="render a spec once per row of a CSV/JSON/YAML file")

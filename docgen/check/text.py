@@ -48,19 +48,26 @@ class Page:
     rules: list[Rule] = field(default_factory=list)      # horizontal lines and thin rectangles
     red_text: bool = False
     curves: int = 0
+    red_marks: int = 0                                    # red curves and rectangles (a seal, a 标志 drawn as art)
 
 
 def is_red(col) -> bool:
+    """Red as the eye calls it: a hue within 25° of red, saturated, and not near black — so a dark red
+    (0.55, 0, 0) or a CMYK 0/100/100/30 counts as much as a bright one (GB/T 9704 7.2.4 只说“红色”)."""
     if col is None:
         return False
     col = tuple(col) if isinstance(col, (list, tuple)) else (col,)
-    if len(col) == 3:
-        r, g, b = col
-        return r > 0.6 and g < 0.35 and b < 0.35
     if len(col) == 4:
         c, m, y, k = col
-        return m > 0.6 and y > 0.6 and c < 0.3 and k < 0.3
-    return False
+        col = ((1 - c) * (1 - k), (1 - m) * (1 - k), (1 - y) * (1 - k))
+    if len(col) != 3:
+        return False
+    r, g, b = (float(x) for x in col)
+    hi, lo = max(r, g, b), min(r, g, b)
+    if hi != r or hi < 0.3 or (hi - lo) / hi < 0.6:
+        return False
+    hue = 60 * (g - b) / (hi - lo)                     # degrees from red towards yellow (+) or magenta (-)
+    return -25 <= hue <= 25
 
 
 def _lines(page, ytol: float = 1.0) -> list[TextLine]:
@@ -103,6 +110,9 @@ def read_pages(doc) -> list[Page]:
         pg = Page(i, float(p.width), float(p.height), _lines(p), _rules(p))
         pg.red_text = any(is_red(c.get("non_stroking_color")) for c in p.chars if c["text"].strip())
         pg.curves = len(p.curves)
+        pg.red_marks = sum(1 for o in (*p.curves, *p.rects)
+                           if is_red(o.get("non_stroking_color") if o.get("fill") else o.get("stroking_color"))
+                           and o["bottom"] - o["top"] > 3)
         pages.append(pg)
     return pages
 
