@@ -281,35 +281,50 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
               if ka != CJK or kb != CJK or b in NO_START or m]:
         a, b = ch[i - 1], ch[i]
         ka, kb = kind[i - 1], kind[i]
-        stre[i] = ka == SPACE or not (kb == SPACE or (ka == LATIN and kb == LATIN) or (a == b and b in NO_STRETCH_PAIRS))
-        if ka != SPACE and kb != SPACE and (ka == CJK and kb == LATIN or ka == LATIN and kb == CJK) and not grid:
+        stre[i] = ka == SPACE or not (kb == SPACE or (ka == LATIN and kb == LATIN) or (a == b and b in NO_STRETCH_PAIRS)
+                                      or (ka == CJK and kb == CJK and lang == "en"))
+        # the ¼ em CJK–Latin space (CLREQ 3.4.1) goes only between Han/kana and a Latin letter or digit: not
+        # around symbols (①, ※, ¹², [1]), nor inside ASCII brackets, nor next to full-width forms
+        if (ka == CJK and kb == LATIN and _spaced_pair(a[-1], b[0]) or ka == LATIN and kb == CJK
+                and _spaced_pair(b[0], a[-1])) and not grid:
             gap[i] += 0.25 * (size[i - 1] if ka == CJK else size[i])
         if kb == SPACE:
             brk[i] = NO_BREAK
             continue
         if ka == SPACE:
-            if b in NO_START or (i >= 2 and ch[i - 2] in NO_END):
+            if b in NO_START or (i >= 2 and ch[i - 2] in NO_END) or (lang == "zh" and i >= 2 and _number_unit(ch, kind, i)):
                 brk[i] = NO_BREAK
             continue
         if ka == LATIN and kb == LATIN or (mono[i - 1] and mono[i]):
             brk[i] = ANYWHERE if (a not in NO_END and b not in NO_START) else NO_BREAK
             if mono[i - 1] and mono[i]:
                 continue
-            if b == "/" and a != "/":
-                brk[i] = EMERGENCY          # long URLs: break before a slash (a solidus must not end a line)
-            elif a == "-" and b.isalnum() and i >= 2 and ch[i - 2].isalnum() and lang == "en":
+            a1, b0 = a[-1], b[0]
+            if b0 == "/" and a1 not in "/:":
+                brk[i] = EMERGENCY          # paths and URLs: before a slash (a solidus must not end a line,
+                #                             GB/T 15834 4.1.5), never right after the scheme's "://"
+            elif a1 in _TOKEN_BREAK_AFTER and b0.isalnum() and _in_address(ch, kind, i):
+                brk[i] = EMERGENCY          # inside a URL, path or e-mail: after . - _ ? & = @
+            if a == "-" and b.isalnum() and i >= 2 and ch[i - 2].isalnum() and lang == "en":
                 brk[i] = BREAK             # after the hyphen of a compound (Chinese keeps Qwen-Image whole)
             continue
         if ka == PUNCT and kb == PUNCT and not grid:
+            if a in _QE and b in _QE:
+                # ？！, ！！, ？？: the pair takes one character's space (GB/T 15834 4.3/4.4), each mark half
+                for j in (i - 1, i):
+                    if sqR[j] > 0:
+                        trimR[j], sqR[j] = sqR[j], 0.0
+                        trimmed.append(j)
             # consecutive punctuation: squeeze the pair to 1.5 em (CLREQ 3.1.6.1)
-            if sqR[i - 1] > 0:
+            elif sqR[i - 1] > 0:
                 trimR[i - 1], sqR[i - 1] = sqR[i - 1], 0.0
                 trimmed.append(i - 1)
             elif sqL[i] > 0:
                 trimL[i], sqL[i] = sqL[i], 0.0
                 trimmed.append(i)
-        if b in NO_START or a in NO_END:
-            brk[i] = NO_BREAK
+        if b in NO_START or a in NO_END or (a in _FW_DIGITS and (b in _FW_DIGITS or b in "．，"))\
+                or (a in "．，" and b in _FW_DIGITS and i >= 2 and ch[i - 2][-1] in _FW_DIGITS):
+            brk[i] = NO_BREAK               # full-width numbers (６０％, ３．５) stay whole like ASCII ones
     # dictionary hyphenation is looked up lazily, only for a word a line end falls in (_choose_break)
     p.hyph = set() if hyph else None
     for i in trimmed:
@@ -320,6 +335,40 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
     p.cum = list(accumulate(map(add, gap, nat), initial=0.0))
     p.scum = list(accumulate(map(add, sqL, sqR), initial=0.0))
     return p
+
+
+_QE = frozenset("？！")
+_FW_DIGITS = frozenset("０１２３４５６７８９")
+_TOKEN_BREAK_AFTER = frozenset(".-_?&=@")
+_UNITS = frozenset("B KB MB GB TB PB kB KiB MiB GiB TiB bit bps kbps Mbps Gbps Hz kHz MHz GHz mm cm m km g kg mg t "
+                   "ms s min h d pt px em W kW MW V mV A mA mAh Wh kWh K dB dpi fps ppm".split())
+
+
+def _spaced_pair(han: str, lat: str) -> bool:
+    """Whether the CJK–Latin space goes between the CJK character ``han`` and the Latin one ``lat``."""
+    return ("0" <= lat <= "9" or lat.isalpha()) and not ("\uff00" <= han <= "\uffef")
+
+
+def _in_address(ch: list, kind: list, i: int) -> bool:
+    """Whether boundary i lies inside a URL, path or e-mail address: a space-free Latin token with a slash
+    or an at sign (elsewhere — e.g., 3.14, A.B.C. — a token stays whole)."""
+    a = i - 1
+    while a > 0 and kind[a - 1] == LATIN:
+        a -= 1
+    b = i
+    while b < len(ch) and kind[b] == LATIN:
+        b += 1
+    return any("/" in c or "@" in c for c in ch[a:b])
+
+
+def _number_unit(ch: list, kind: list, i: int) -> bool:
+    """A space at i - 1 between a number and its unit (128 MB, 3 GHz): no line break there."""
+    if not (ch[i - 2][-1].isdigit() and ch[i - 2].isascii()):
+        return False
+    j = i
+    while j < len(ch) and kind[j] == LATIN and j - i < 6:
+        j += 1
+    return "".join(ch[i:j]).rstrip(",.;:!?)") in _UNITS
 
 
 def _grid_pad_latin(p: _Para, pitch: float, nat: list):
@@ -632,22 +681,23 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
         nat_w, e = _line_width(p, s, b)
         e_main = e
     hyphen = p.brk[b] == HYPHEN_POINT and b < p.n
-    slack = W - nat_w
+    end = _end_blank(p, s, e_main, fmt) if stretch and not hangs else 0.0
+    slack = W - nat_w + end
     # shrink: squeeze punctuation (and word spaces) toward half width, from the line end backwards —
     # line-end marks first, as CLREQ prefers, and on a character grid as few characters leave the grid
-    squeeze = None
+    squeeze = {e_main - 1: end} if end else None
     if slack < -EPS:
         need = -slack
-        squeeze = {}
+        squeeze = squeeze or {}
         sqL, sqR = p.sqL, p.sqR
         kind = p.kind
         for i in range(e_main - 1, s - 1, -1):
             if need <= EPS:
                 break
-            take = sqL[i] + sqR[i]
+            take = sqL[i] + sqR[i] - squeeze.get(i, 0.0)
             if take > 0 and kind[i] != SPACE:
                 take = min(need, take)
-                squeeze[i] = take
+                squeeze[i] = squeeze.get(i, 0.0) + take
                 need -= take
         if need > EPS:                             # word spaces: evenly
             spaces = [i for i in range(s, e_main) if kind[i] == SPACE]
@@ -656,7 +706,7 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
                 f = min(1.0, need / avail)
                 for i in spaces:
                     squeeze[i] = f * sqR[i]
-        slack += sum(squeeze.values())
+        slack += sum(squeeze.values()) - end
     # stretch: equal extra space at every CJK inter-character boundary, CJK–Latin gap and word space
     stre = p.stre
     per = 0.0
@@ -769,6 +819,14 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
         if d > desc:
             desc = d
     return Line(pieces, end_x, asc, desc, last, hy)
+
+
+def _end_blank(p: _Para, s: int, e: int, fmt: ParaFormat) -> float:
+    """The blank half a full-width mark ending the justified line [s, e) gives up (CLREQ 3.1.6: line-end
+    marks are set in half width so that the ink meets the edge), or 0."""
+    if not fmt.compress_end or fmt.align != "justify" or fmt.grid_pitch or e <= s or p.kind[e - 1] != PUNCT:
+        return 0.0
+    return p.sqR[e - 1]
 
 
 def _same_look(a: TextStyle, b: TextStyle | None) -> bool:
