@@ -171,7 +171,8 @@ def measure(pdf: bytes, measures, ink) -> list[Counter]:
                     if end["text"] in RIGHT_BLANK and edge - end["x0"] > 0.75 * em:
                         r["fw-end"] += 1
                     t = texts[i]
-                    if re.search(r"[0-9０-９][.．,，]?$", t) and re.match(r"[0-9０-９%％‰℃A-Za-z]", nxt):
+                    if (re.search(r"[0-9０-９]$", t) and re.match(r"[0-9０-９%％‰℃A-Za-z]", nxt)
+                            or re.search(r"[0-9０-９][.．]$", t) and re.match(r"[0-9０-９]", nxt)):
                         r["split-num"] += 1
                     if re.search(r"(https?|ftp|file):/{0,2}$", t) or (re.search(r"(https?|ftp|file):$", t)):
                         r["url-scheme"] += 1

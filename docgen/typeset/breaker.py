@@ -42,6 +42,7 @@ class _Para:
 _FIELDS = ("ch", "style", "face", "kind", "size", "fadv", "sqL", "sqR", "mono", "nst")
 _RECORDS_MIN_EM = 18                            # narrower measures (in em of the largest size) use characters
 _WORD = re.compile(r"([A-Za-z0-9]{2,}|[\u3400-\u4dbf\u4e00-\u9fff]{2,})")
+_WORD_EN = re.compile(r"([A-Za-z0-9]{2,})")       # English: Han characters are never spaced apart
 _WHITESPACE = re.compile(r"\s")
 _WORD_CACHE_MAX = 60000                         # words remembered per (style, lang) before starting over
 
@@ -100,7 +101,7 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
         if words:
             if len(info) > _WORD_CACHE_MAX:
                 info.clear()
-            parts = _WORD.split(run.text)
+            parts = (_WORD if lang == "zh" else _WORD_EN).split(run.text)
         else:
             parts = (run.text,)
         for pi, part in enumerate(parts):
@@ -247,7 +248,8 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
     n = p.n
     grid = p.grid = fmt.grid_pitch
     lang = fmt.lang
-    hyph = fmt.hyphenate and lang == "en" and grid is None
+    # long English words inside Chinese are hyphenated by the same dictionary as English paragraphs
+    hyph = fmt.hyphenate and grid is None
     ch, kind, mono, size, fadv = p.ch, p.kind, p.mono, p.size, p.fadv
     nat = p.nat = list(fadv)
     sqL, sqR = p.sqL, p.sqR
@@ -278,7 +280,7 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
         stre[0] = False
     trimmed = []
     for i in [i for i, (ka, kb, b, m) in enumerate(zip(kind, kind[1:], ch[1:], mono), 1)
-              if ka != CJK or kb != CJK or b in NO_START or m]:
+              if ka != CJK or kb != CJK or b in NO_START or m or b in _FW_DIGITS]:
         a, b = ch[i - 1], ch[i]
         ka, kb = kind[i - 1], kind[i]
         stre[i] = ka == SPACE or not (kb == SPACE or (ka == LATIN and kb == LATIN) or (a == b and b in NO_STRETCH_PAIRS)
@@ -303,7 +305,8 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
             if b0 == "/" and a1 not in "/:":
                 brk[i] = EMERGENCY          # paths and URLs: before a slash (a solidus must not end a line,
                 #                             GB/T 15834 4.1.5), never right after the scheme's "://"
-            elif a1 in _TOKEN_BREAK_AFTER and b0.isalnum() and _in_address(ch, kind, i):
+            elif (a1 in _TOKEN_BREAK_AFTER and b0.isalnum() and _in_address(ch, kind, i)
+                  and not (a1 == "." and b0.isdigit() and i >= 2 and ch[i - 2][-1].isdigit())):
                 brk[i] = EMERGENCY          # inside a URL, path or e-mail: after . - _ ? & = @
             if a == "-" and b.isalnum() and i >= 2 and ch[i - 2].isalnum() and lang == "en":
                 brk[i] = BREAK             # after the hyphen of a compound (Chinese keeps Qwen-Image whole)
@@ -325,6 +328,11 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
         if b in NO_START or a in NO_END or (a in _FW_DIGITS and (b in _FW_DIGITS or b in "．，"))\
                 or (a in "．，" and b in _FW_DIGITS and i >= 2 and ch[i - 2][-1] in _FW_DIGITS):
             brk[i] = NO_BREAK               # full-width numbers (６０％, ３．５) stay whole like ASCII ones
+    if lang == "en" and CJK in kind:
+        # Han words in an English paragraph are set solid: justification goes to the word spaces
+        for i in range(1, n):
+            if kind[i] == CJK and kind[i - 1] == CJK:
+                stre[i] = False
     # dictionary hyphenation is looked up lazily, only for a word a line end falls in (_choose_break)
     p.hyph = set() if hyph else None
     for i in trimmed:
@@ -577,8 +585,9 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
             return [line]
         if not reference and fmt.lang == "en" and not fmt.grid_pitch and not fmt.tracking:
             lines = latin_lines(runs[0], width, fmt, first_width)
-            if lines is not None:
-                return lines
+            if lines is not None and (not _total_fit_applies(fmt, len(runs[0].text))
+                                      or _acceptable(lines, fmt, (runs[0].style.size,))):
+                return lines                        # else total fit, as the general path would
     # word and Han-run records pay where lines hold many of them; in narrow columns nearly every line end
     # splits one, and characters are cheaper (same result either way)
     words = (not reference and not fmt.grid_pitch and not fmt.tracking
@@ -588,6 +597,7 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
         return []
     lines: list[Line] = []
     first = True
+    chars = None                                    # the segments glyph by glyph, for total fit
     for si, seg in enumerate(segs):
         final_seg = si == len(segs) - 1
         if not seg.n:
@@ -596,26 +606,175 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
             first = False
             continue
         p = _build(seg, fmt)
-        s = 0
-        while s < p.n:
-            W = (first_width if (first and first_width is not None) else width)
-            indent = fmt.first_indent if first else 0.0
-            W -= indent
-            if fmt.grid_pitch:
-                W = math.floor(W / fmt.grid_pitch + 1e-6) * fmt.grid_pitch
-            b, hangs = _choose_break(p, s, W, fmt.hang_punct)
-            last_here = b >= p.n
+        w1 = (first_width if (first and first_width is not None) else width) - (fmt.first_indent if first else 0.0)
+        ind = fmt.first_indent if first else 0.0
+        got = _first_fit(p, fmt, w1, width, ind, final_seg)
+        if _total_fit_applies(fmt, p.n) and not _acceptable(got, fmt, p.size):
+            if p.words:
+                if chars is None:
+                    chars = _segments(runs, fmt.lang, words=False)
+                q = _build(chars[si], fmt)
+            else:
+                q = p
+            better = _total_fit(q, fmt, w1, width, ind, final_seg)
+            if better is not None:
+                got = better
+        lines += got
+        first = False
+    return lines
+
+
+def _first_fit(p: _Para, fmt: ParaFormat, w1: float, width: float, ind: float, final_seg: bool) -> list[Line]:
+    """The segment broken greedily: each line as full as the CLREQ rules allow (push in, pull out)."""
+    lines = []
+    s = 0
+    first = True
+    while s < p.n:
+        W = w1 if first else width
+        indent = ind if first else 0.0
+        if fmt.grid_pitch:
+            W = math.floor(W / fmt.grid_pitch + 1e-6) * fmt.grid_pitch
+        b, hangs = _choose_break(p, s, W, fmt.hang_punct)
+        last_here = b >= p.n
+        line = _set_line(p, s, b, W, indent, fmt, last=last_here and final_seg, stretch=not last_here,
+                         hangs=hangs)
+        if line is None:                        # a lone word to letterspace: set it by characters
+            b = _explode_range(p, s, b)
             line = _set_line(p, s, b, W, indent, fmt, last=last_here and final_seg, stretch=not last_here,
                              hangs=hangs)
-            if line is None:                        # a lone word to letterspace: set it by characters
-                b = _explode_range(p, s, b)
-                line = _set_line(p, s, b, W, indent, fmt, last=last_here and final_seg, stretch=not last_here,
-                                 hangs=hangs)
-            lines.append(line)
-            first = False
-            s = b
-            while s < p.n and p.kind[s] == SPACE:
-                s += 1
+        lines.append(line)
+        first = False
+        s = b
+        while s < p.n and p.kind[s] == SPACE:
+            s += 1
+    return lines
+
+
+# ------------------------------------------------------------------------------------------------ total fit
+# A first-fit paragraph is kept when every line is within these bounds (TeX's first pass, \pretolerance);
+# otherwise the segment is broken by total fit (Knuth & Plass 1981) over the breaks CLREQ allows.
+_PRE_HAN = 0.12                # em: extra space between Han characters a first-fit line may have
+_PRE_SPACE = 0.3               # em: extra word space
+_PRE_GAP = 0.6                 # em: space between two pieces (a stretched CJK–Latin gap)
+_UNIT = {"zh": 0.15, "en": 0.2}    # em of extra space per boundary at which a line's badness is 100
+_WINDOW = {"zh": 3.0, "en": 5.0}   # em: looser line ends than this are not considered (but the last one)
+_PEN_HYPHEN, _PEN_EMERGENCY, _DEM_HYPHENS, _DEM_ORPHAN = 50.0, 250.0, 10000.0, 60000.0
+_TOTAL_FIT_MAX = 20000         # glyphs: longer segments (pathological input) stay first-fit
+
+
+def _total_fit_applies(fmt: ParaFormat, n: int) -> bool:
+    # a character grid and hanging punctuation keep their own first-fit rules
+    return fmt.align == "justify" and not fmt.grid_pitch and not fmt.hang_punct and n <= _TOTAL_FIT_MAX
+
+
+def _orphan(text: str) -> bool:
+    """A last line of one Han character (孤字), punctuation aside."""
+    han = [c for c in text if not (c.isspace() or c in NO_START or c in NO_END or c in NO_STRETCH_PAIRS)]
+    return len(han) == 1 and han[0] >= "\u2e80"
+
+
+def _acceptable(lines: list[Line], fmt: ParaFormat, sizes) -> bool:
+    """Whether first fit's lines pass: none looser than the _PRE_ bounds, no two hyphens in a row, no 孤字."""
+    em = max(sizes)
+    prev_hy = False
+    for ln in lines[:-1]:
+        if prev_hy and ln.hyphen is not None:
+            return False
+        prev_hy = ln.hyphen is not None
+        prev = None
+        for pc in ln.pieces:
+            if pc.char_space > _PRE_HAN * em or pc.word_space > _PRE_SPACE * em:
+                return False
+            if prev is not None and pc.x - prev.x - prev.width > _PRE_GAP * em:
+                return False
+            prev = pc
+    return not (len(lines) > 1 and _orphan("".join(pc.text for pc in lines[-1].pieces)))
+
+
+def _total_fit(p: _Para, fmt: ParaFormat, w1: float, width: float, ind: float, final_seg: bool):
+    """The segment (glyph by glyph) broken where the sum of the lines' demerits is least: badness from the
+    extra space per stretchable boundary (or the share of squeezable punctuation used), penalties for
+    hyphens, address breaks, two hyphens in a row and a 孤字 on the last line.  None when no way through
+    keeps every line within the measure (first fit's last resorts then stand)."""
+    n, kind, cum, gap, scum, brk = p.n, p.kind, p.cum, p.gap, p.scum, p.brk
+    if p.hyph is not None:
+        for i, j in list(_latin_words(p)):
+            if i not in p.hyph:
+                p.hyph.add(i)
+                _mark_word(p, brk, i, j)
+    em = max(p.size)
+    unit = _UNIT.get(fmt.lang, 0.15) * em
+    window = _WINDOW.get(fmt.lang, 3.0) * em
+    cst = list(accumulate(p.stre, initial=0))
+    cands = [b for b in range(1, n) if brk[b] in (BREAK, HYPHEN_POINT, EMERGENCY)]
+    cands.append(n)
+    best = {0: (0.0, -1, False)}
+    from bisect import bisect_left
+    for a in [0] + cands[:-1]:
+        got = best.get(a)
+        if got is None:
+            continue
+        d0, _, hy0 = got
+        s = a
+        while s < n and kind[s] == SPACE:
+            s += 1
+        if s >= n:
+            continue
+        W = w1 if a == 0 else width
+        base = cum[s] + gap[s]
+        # the first candidate whose natural line is within the window, and the one before it
+        k = bisect_left(cum, base + W - window, s + 1)
+        ci = max(bisect_left(cands, k) - 1, bisect_left(cands, s + 1))
+        while ci < len(cands):
+            b = cands[ci]
+            ci += 1
+            w, e = _line_width(p, s, b)
+            shrink = scum[e] - scum[s]
+            if w - shrink > W + EPS:
+                break
+            last = b >= n
+            end = 0.0 if last else _end_blank(p, s, e, fmt)
+            slack = W - w + end
+            if slack < -EPS:
+                bad = 100.0 * (-slack / (shrink - end)) ** 3
+            elif last:
+                bad = 0.0
+            else:
+                count = cst[e] - cst[s + 1]
+                bad = 100.0 * (slack / count / unit) ** 3 if count else (0.0 if slack < 0.05 * em else 1e5)
+            dem = (10.0 + bad) ** 2
+            hy = False
+            if not last:
+                if brk[b] == HYPHEN_POINT:
+                    hy = True
+                    dem += _PEN_HYPHEN ** 2 + (_DEM_HYPHENS if hy0 else 0.0)
+                elif brk[b] == EMERGENCY:
+                    dem += _PEN_EMERGENCY ** 2
+            elif a and _orphan("".join(p.ch[s:e])):
+                dem += _DEM_ORPHAN
+            tot = d0 + dem
+            old = best.get(b)
+            if old is None or tot < old[0] - 1e-9:
+                best[b] = (tot, a, hy)
+    if n not in best:
+        return None
+    ends = []
+    b = n
+    while b > 0:
+        ends.append(b)
+        b = best[b][1]
+    ends.reverse()
+    lines = []
+    a = 0
+    for b in ends:
+        s = a
+        while s < n and kind[s] == SPACE:
+            s += 1
+        W = w1 if a == 0 else width
+        last_here = b >= n
+        lines.append(_set_line(p, s, b, W, ind if a == 0 else 0.0, fmt, last=last_here and final_seg,
+                               stretch=not last_here, hangs=False))
+        a = b
     return lines
 
 
