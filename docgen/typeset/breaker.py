@@ -8,8 +8,12 @@ punctuation in (compressing full-width marks toward half width) or pulling a cha
 overflowing the measure; ——/…… never split; Latin words, numbers and URLs kept whole; ¼ em between Han
 and Latin; optional character grid and hanging punctuation; dictionary hyphenation for English — and sets
 each line as a few :class:`~docgen.typeset.text.Piece` s justified by inter-character spacing in Chinese
-and word spacing in English, ready for typeset/textobject.py.  One-word paragraphs (:func:`quick_line`)
-and plain English prose (typeset/latin.py) take shorter paths to the same lines.
+and word spacing in English, ready for typeset/textobject.py.  A full-width mark ending a justified line
+gives up its blank half (CLREQ 3.1.6; ``ParaFormat.compress_end``).  First fit is tried first; where it
+leaves a line looser than the ``_PRE_`` bounds, two hyphens in a row or a 孤字, the segment is broken again
+by total fit (Knuth & Plass) over the same CLREQ break opportunities, glyph by glyph.  One-word paragraphs
+(:func:`quick_line`) and plain English prose (typeset/latin.py, whose first-fit lines pass the same test)
+take shorter paths to the same lines.
 """
 from __future__ import annotations
 
