@@ -250,6 +250,12 @@ def test_latin_tokens_stay_whole_in_chinese(stack):
 
 # ------------------------------------------------------------------------------------------------ text layer
 
+def _url_whole(t: str) -> str:
+    i = t.find("https://")
+    j = t.find("/b", i)
+    return t if i < 0 or j < 0 else t[:i] + t[i:j + 2].replace(" ", "") + t[j + 2:]
+
+
 def test_text_layer_round_trips(stack):
     st = TextStyle(stack, SIZE)
     cases = [(ZH, "zh", (12, 23, 31)), (MIXED, "zh", (24, 31, 40)), (EN, "en", (12, 13, 17, 24, 40))]
@@ -262,8 +268,8 @@ def test_text_layer_round_trips(stack):
         data = render([(ls, X0) for ls in lines_pp])
         pp, pl = extracted(data, lines_pp)
         for em, a, b in zip(widths, pp, pl):
-            # a URL broken at its dot or before a slash reads back with the line break as a space
-            a, b = (re.sub(r"(?<=example\.) (?=com)|(?<=com) (?=/a)", "", t) for t in (normalise(a), normalise(b)))
+            # a URL broken inside (at a dot, before a slash) reads back with the line break as a space
+            a, b = (_url_whole(normalise(t)) for t in (a, b))
             assert a == normalise(text), (lang, em, "pypdf")
             assert b == normalise(text), (lang, em, "pdfplumber")
     assert hyphenated >= 2                               # the narrow English widths did hyphenate

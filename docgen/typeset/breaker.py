@@ -362,15 +362,15 @@ def _spaced_pair(han: str, lat: str) -> bool:
 
 
 def _in_address(ch: list, kind: list, i: int) -> bool:
-    """Whether boundary i lies inside a URL, path or e-mail address: a space-free Latin token with a slash
-    or an at sign (elsewhere — e.g., 3.14, A.B.C. — a token stays whole)."""
+    """Whether boundary i lies inside a URL, path, e-mail address or snake_case identifier: a space-free
+    Latin token with a slash, an at sign or an underscore (elsewhere — 3.14, A.B.C. — a token stays whole)."""
     a = i - 1
     while a > 0 and kind[a - 1] == LATIN:
         a -= 1
     b = i
     while b < len(ch) and kind[b] == LATIN:
         b += 1
-    return any("/" in c or "@" in c for c in ch[a:b])
+    return any("/" in c or "@" in c or "_" in c for c in ch[a:b])
 
 
 def _number_unit(ch: list, kind: list, i: int) -> bool:
@@ -661,8 +661,9 @@ _PRE_HAN = 0.12                # em: extra space between Han characters a first-
 _PRE_SPACE = 0.3               # em: extra word space
 _PRE_GAP = 0.6                 # em: space between two pieces (a stretched CJK–Latin gap)
 _UNIT = {"zh": 0.15, "en": 0.2}    # em of extra space per boundary at which a line's badness is 100
+_LETTER_UNIT = 0.05                # the same for letterspacing a line with no other stretch (em a glyph)
 _WINDOW = {"zh": 3.0, "en": 5.0}   # em: looser line ends than this are not considered (but the last one)
-_PEN_HYPHEN, _PEN_EMERGENCY, _DEM_HYPHENS, _DEM_ORPHAN = 50.0, 250.0, 10000.0, 60000.0
+_PEN_HYPHEN, _PEN_EMERGENCY, _DEM_HYPHENS, _DEM_ORPHAN = 50.0, 250.0, 10000.0, 1e6
 _TOTAL_FIT_MAX = 20000         # glyphs: longer segments (pathological input) stay first-fit
 
 
@@ -745,7 +746,14 @@ def _total_fit(p: _Para, fmt: ParaFormat, w1: float, width: float, ind: float, f
                 bad = 0.0
             else:
                 count = cst[e] - cst[s + 1]
-                bad = 100.0 * (slack / count / unit) ** 3 if count else (0.0 if slack < 0.05 * em else 1e5)
+                if count:
+                    bad = 100.0 * (slack / count / unit) ** 3
+                else:
+                    # a lone word or address: letterspaced by _set_line up to 0.1 em a glyph, beyond that ragged
+                    m = e - s - 1
+                    per = slack / m if m else slack
+                    bad = 0.0 if slack < 0.05 * em else (100.0 * (per / _LETTER_UNIT / em) ** 3
+                                                         if m and per <= min(0.1 * em, 2.0) else 1e5)
             dem = (10.0 + bad) ** 2
             hy = False
             if not last:
