@@ -32,7 +32,7 @@ class _Para:
     """One forced-break segment of a paragraph as parallel per-glyph arrays (pt unless noted)."""
 
     __slots__ = ("ch", "face", "size", "style", "kind", "fadv", "nat", "trimL", "trimR", "sqL", "sqR",
-                 "gap", "brk", "cum", "scum", "n", "mono", "stre", "grid", "hyph", "words", "nst", "trimmed")
+                 "gap", "gsq", "brk", "cum", "scum", "n", "mono", "stre", "grid", "hyph", "words", "nst", "trimmed")
 
     def __init__(self):
         for a in ("ch", "face", "size", "style", "kind", "fadv", "sqL", "sqR", "mono", "nst"):
@@ -185,7 +185,7 @@ def _explode(p: _Para, k: int) -> int:
     p.mono[k:j] = [p.mono[k]] * m
     p.fadv[k:j] = adv
     p.nat[k:j] = list(adv)
-    for a in (p.sqL, p.sqR, p.trimL, p.trimR):
+    for a in (p.sqL, p.sqR, p.trimL, p.trimR, p.gsq):
         a[j:j] = [0.0] * d
     p.gap[j:j] = [0.0] * d                      # words are only formed without tracking
     han = p.kind[k] == CJK
@@ -224,7 +224,7 @@ def _split(p: _Para, k: int, q: int) -> None:
     p.fadv[k:j] = [head, tail]
     p.nat[k:j] = [head, tail]
     p.nst[k:j] = [q - 1, len(w) - q - 1]
-    for a in (p.sqL, p.sqR, p.trimL, p.trimR, p.gap):
+    for a in (p.sqL, p.sqR, p.trimL, p.trimR, p.gap, p.gsq):
         a.insert(j, 0.0)
     p.brk.insert(j, BREAK)                            # between two Han characters
     p.stre.insert(j, True)
@@ -265,6 +265,7 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
                 sqR[i] *= grid / size[i]
     trimL, trimR = [0.0] * n, [0.0] * n
     gap = [fmt.tracking] * n
+    gsq = [0.0] * n                             # how far the CJK–Latin space before glyph i may shrink
     if n:
         gap[0] = 0.0
     if grid:
@@ -293,7 +294,9 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
         # around symbols (①, ※, ¹², [1]), nor inside ASCII brackets, nor next to full-width forms
         if (ka == CJK and kb == LATIN and _spaced_pair(a[-1], b[0]) or ka == LATIN and kb == CJK
                 and _spaced_pair(b[0], a[-1])) and not grid:
-            gap[i] += 0.25 * (size[i - 1] if ka == CJK else size[i])
+            q = 0.25 * (size[i - 1] if ka == CJK else size[i])
+            gap[i] += q
+            gsq[i] = q / 2                  # ¼ em, stretching with the line and shrinking to ⅛ em
         if kb == SPACE:
             brk[i] = NO_BREAK
             continue
@@ -342,10 +345,11 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
     for i in trimmed:
         nat[i] = fadv[i] - trimL[i] - trimR[i]
     p.trimmed = bool(trimmed)
-    p.trimL, p.trimR, p.gap, p.brk = trimL, trimR, gap, brk
+    p.trimL, p.trimR, p.gap, p.brk, p.gsq = trimL, trimR, gap, brk, gsq
     p.stre = stre
     p.cum = list(accumulate(map(add, gap, nat), initial=0.0))
-    p.scum = list(accumulate(map(add, sqL, sqR), initial=0.0))
+    # squeezable amounts per glyph: its blank sides and the CJK–Latin space before it
+    p.scum = list(accumulate(map(add, map(add, sqL, sqR), gsq), initial=0.0))
     return p
 
 
@@ -544,7 +548,7 @@ def _shrinkable(p: _Para, s: int, e: int) -> float:
     """How much the line [s, e) can shrink.  On a character grid only the marks at the line end may be
     squeezed (the pushed-in mark shares the last cell), so every other character stays on the grid."""
     if p.grid is None:
-        return p.scum[e] - p.scum[s]
+        return p.scum[e] - p.scum[s] - p.gsq[s]        # the space before the line's first glyph is not in it
     i = e
     while i > s and p.kind[i - 1] == PUNCT:
         i -= 1
@@ -701,7 +705,7 @@ def _total_fit(p: _Para, fmt: ParaFormat, w1: float, width: float, ind: float, f
     extra space per stretchable boundary (or the share of squeezable punctuation used), penalties for
     hyphens, address breaks, two hyphens in a row and a 孤字 on the last line.  None when no way through
     keeps every line within the measure (first fit's last resorts then stand)."""
-    n, kind, cum, gap, scum, brk = p.n, p.kind, p.cum, p.gap, p.scum, p.brk
+    n, kind, cum, gap, scum, brk, gsq = p.n, p.kind, p.cum, p.gap, p.scum, p.brk, p.gsq
     if p.hyph is not None:
         for i, j in list(_latin_words(p)):
             if i not in p.hyph:
@@ -734,7 +738,7 @@ def _total_fit(p: _Para, fmt: ParaFormat, w1: float, width: float, ind: float, f
             b = cands[ci]
             ci += 1
             w, e = _line_width(p, s, b)
-            shrink = scum[e] - scum[s]
+            shrink = scum[e] - scum[s] - gsq[s]
             if w - shrink > W + EPS:
                 break
             last = b >= n
@@ -857,6 +861,7 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
     # shrink: squeeze punctuation (and word spaces) toward half width, from the line end backwards —
     # line-end marks first, as CLREQ prefers, and on a character grid as few characters leave the grid
     squeeze = {e_main - 1: end} if end else None
+    gsqz = None
     if slack < -EPS:
         need = -slack
         squeeze = squeeze or {}
@@ -870,6 +875,14 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
                 take = min(need, take)
                 squeeze[i] = squeeze.get(i, 0.0) + take
                 need -= take
+        if need > EPS:                             # CJK–Latin spaces toward ⅛ em: evenly
+            gs = [i for i in range(s + 1, e_main) if p.gsq[i] > 0]
+            avail = sum(p.gsq[i] for i in gs)
+            if avail > 0:
+                f = min(1.0, need / avail)
+                gsqz = {i: f * p.gsq[i] for i in gs}
+                need -= f * avail
+                slack += f * avail
         if need > EPS:                             # word spaces: evenly
             spaces = [i for i in range(s, e_main) if kind[i] == SPACE]
             avail = sum(sqR[i] for i in spaces)
@@ -916,12 +929,16 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
         if any(ns):
             w = [a + per * k for a, k in zip(w, ns)]
             fx, fx0 = [a + per * k for a, k in zip(fadv[s:e], ns)], s
+    gl = gap[s + 1:e]
+    if gsqz:
+        for i, q in gsqz.items():
+            gl[i - s - 1] -= q
     if per and every:
-        steps = [g + per + a for g, a in zip(gap[s + 1:e], w)]
+        steps = [g + per + a for g, a in zip(gl, w)]
     elif per:
-        steps = [g + per + a if t else g + a for g, t, a in zip(gap[s + 1:e], stre[s + 1:e], w)]
+        steps = [g + per + a if t else g + a for g, t, a in zip(gl, stre[s + 1:e], w)]
     else:
-        steps = [g + a for g, a in zip(gap[s + 1:e], w)]
+        steps = [g + a for g, a in zip(gl, w)]
     xs = list(accumulate(steps, initial=x0))
     dx = [x - o for x, o in zip(xs, off)] if off else xs
     end_x = xs[e_main - 1 - s] + w[e_main - 1 - s] if e_main > s else x0   # a hanging mark does not count
