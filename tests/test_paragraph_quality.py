@@ -147,3 +147,18 @@ def test_total_fit_avoids_the_loose_line_before_an_unbreakable_token(st):
         for ln in break_lines([Run(para, st)], em * SIZE, ParaFormat())[:-1]:
             # the path breaks only at its punctuation, so some looseness stays; never the old 2–3 em spread
             assert all(pc.char_space <= 0.6 * SIZE for pc in ln.pieces), (em, text(ln))
+
+
+def test_cjk_latin_space_shrinks_within_its_range(st):
+    """The ¼ em CJK–Latin space is glue: where a line must shrink it gives way down to ⅛ em, never less."""
+    para = "中文English混排和中文Latin混排以及数字2026年的排版" * 3
+    shrunk = 0
+    for tenth in range(500, 1200, 7):
+        for ln in break_lines([Run(para, st)], tenth / 10, ParaFormat()):
+            g = glyphs(ln)
+            for (a, xa, wa), (b, xb, _) in zip(g, g[1:]):
+                if (a >= "\u4e00") != (b >= "\u4e00") and (a + b).isalnum():
+                    d = xb - xa - wa
+                    assert d >= SIZE / 8 - 0.01, (tenth, text(ln))
+                    shrunk += d < SIZE / 4 - 0.01
+    assert shrunk
