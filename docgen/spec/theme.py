@@ -106,6 +106,8 @@ class Style(_M):
     space_after: float = 6.0             # pt
     keep_with_next: bool = False
     hang_punct: bool = False
+    # CLREQ 3.1.6: a full-width mark at a justified line's end is set in half width (its ink at the edge)
+    line_end_compression: bool = True
     grid: bool = False                   # character grid (fixed pitch)
 
     def leading_pt(self) -> float:

@@ -8,8 +8,12 @@ punctuation in (compressing full-width marks toward half width) or pulling a cha
 overflowing the measure; ——/…… never split; Latin words, numbers and URLs kept whole; ¼ em between Han
 and Latin; optional character grid and hanging punctuation; dictionary hyphenation for English — and sets
 each line as a few :class:`~docgen.typeset.text.Piece` s justified by inter-character spacing in Chinese
-and word spacing in English, ready for typeset/textobject.py.  One-word paragraphs (:func:`quick_line`)
-and plain English prose (typeset/latin.py) take shorter paths to the same lines.
+and word spacing in English, ready for typeset/textobject.py.  A full-width mark ending a justified line
+gives up its blank half (CLREQ 3.1.6; ``ParaFormat.compress_end``).  First fit is tried first; where it
+leaves a line looser than the ``_PRE_`` bounds, two hyphens in a row or a 孤字, the segment is broken again
+by total fit (Knuth & Plass) over the same CLREQ break opportunities, glyph by glyph.  One-word paragraphs
+(:func:`quick_line`) and plain English prose (typeset/latin.py, whose first-fit lines pass the same test)
+take shorter paths to the same lines.
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ class _Para:
     """One forced-break segment of a paragraph as parallel per-glyph arrays (pt unless noted)."""
 
     __slots__ = ("ch", "face", "size", "style", "kind", "fadv", "nat", "trimL", "trimR", "sqL", "sqR",
-                 "gap", "brk", "cum", "scum", "n", "mono", "stre", "grid", "hyph", "words", "nst", "trimmed")
+                 "gap", "gsq", "brk", "cum", "scum", "n", "mono", "stre", "grid", "hyph", "words", "nst", "trimmed")
 
     def __init__(self):
         for a in ("ch", "face", "size", "style", "kind", "fadv", "sqL", "sqR", "mono", "nst"):
@@ -42,6 +46,7 @@ class _Para:
 _FIELDS = ("ch", "style", "face", "kind", "size", "fadv", "sqL", "sqR", "mono", "nst")
 _RECORDS_MIN_EM = 18                            # narrower measures (in em of the largest size) use characters
 _WORD = re.compile(r"([A-Za-z0-9]{2,}|[\u3400-\u4dbf\u4e00-\u9fff]{2,})")
+_WORD_EN = re.compile(r"([A-Za-z0-9]{2,})")       # English: Han characters are never spaced apart
 _WHITESPACE = re.compile(r"\s")
 _WORD_CACHE_MAX = 60000                         # words remembered per (style, lang) before starting over
 
@@ -100,7 +105,7 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
         if words:
             if len(info) > _WORD_CACHE_MAX:
                 info.clear()
-            parts = _WORD.split(run.text)
+            parts = (_WORD if lang == "zh" else _WORD_EN).split(run.text)
         else:
             parts = (run.text,)
         for pi, part in enumerate(parts):
@@ -180,7 +185,7 @@ def _explode(p: _Para, k: int) -> int:
     p.mono[k:j] = [p.mono[k]] * m
     p.fadv[k:j] = adv
     p.nat[k:j] = list(adv)
-    for a in (p.sqL, p.sqR, p.trimL, p.trimR):
+    for a in (p.sqL, p.sqR, p.trimL, p.trimR, p.gsq):
         a[j:j] = [0.0] * d
     p.gap[j:j] = [0.0] * d                      # words are only formed without tracking
     han = p.kind[k] == CJK
@@ -219,7 +224,7 @@ def _split(p: _Para, k: int, q: int) -> None:
     p.fadv[k:j] = [head, tail]
     p.nat[k:j] = [head, tail]
     p.nst[k:j] = [q - 1, len(w) - q - 1]
-    for a in (p.sqL, p.sqR, p.trimL, p.trimR, p.gap):
+    for a in (p.sqL, p.sqR, p.trimL, p.trimR, p.gap, p.gsq):
         a.insert(j, 0.0)
     p.brk.insert(j, BREAK)                            # between two Han characters
     p.stre.insert(j, True)
@@ -247,7 +252,8 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
     n = p.n
     grid = p.grid = fmt.grid_pitch
     lang = fmt.lang
-    hyph = fmt.hyphenate and lang == "en" and grid is None
+    # long English words inside Chinese are hyphenated by the same dictionary as English paragraphs
+    hyph = fmt.hyphenate and grid is None
     ch, kind, mono, size, fadv = p.ch, p.kind, p.mono, p.size, p.fadv
     nat = p.nat = list(fadv)
     sqL, sqR = p.sqL, p.sqR
@@ -259,6 +265,7 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
                 sqR[i] *= grid / size[i]
     trimL, trimR = [0.0] * n, [0.0] * n
     gap = [fmt.tracking] * n
+    gsq = [0.0] * n                             # how far the CJK–Latin space before glyph i may shrink
     if n:
         gap[0] = 0.0
     if grid:
@@ -278,48 +285,106 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
         stre[0] = False
     trimmed = []
     for i in [i for i, (ka, kb, b, m) in enumerate(zip(kind, kind[1:], ch[1:], mono), 1)
-              if ka != CJK or kb != CJK or b in NO_START or m]:
+              if ka != CJK or kb != CJK or b in NO_START or m or b in _FW_DIGITS]:
         a, b = ch[i - 1], ch[i]
         ka, kb = kind[i - 1], kind[i]
-        stre[i] = ka == SPACE or not (kb == SPACE or (ka == LATIN and kb == LATIN) or (a == b and b in NO_STRETCH_PAIRS))
-        if ka != SPACE and kb != SPACE and (ka == CJK and kb == LATIN or ka == LATIN and kb == CJK) and not grid:
-            gap[i] += 0.25 * (size[i - 1] if ka == CJK else size[i])
+        stre[i] = ka == SPACE or not (kb == SPACE or (ka == LATIN and kb == LATIN) or (a == b and b in NO_STRETCH_PAIRS)
+                                      or (ka == CJK and kb == CJK and lang == "en"))
+        # the ¼ em CJK–Latin space (CLREQ 3.4.1) goes only between Han/kana and a Latin letter or digit: not
+        # around symbols (①, ※, ¹², [1]), nor inside ASCII brackets, nor next to full-width forms
+        if (ka == CJK and kb == LATIN and _spaced_pair(a[-1], b[0]) or ka == LATIN and kb == CJK
+                and _spaced_pair(b[0], a[-1])) and not grid:
+            q = 0.25 * (size[i - 1] if ka == CJK else size[i])
+            gap[i] += q
+            gsq[i] = q / 2                  # ¼ em, stretching with the line and shrinking to ⅛ em
         if kb == SPACE:
             brk[i] = NO_BREAK
             continue
         if ka == SPACE:
-            if b in NO_START or (i >= 2 and ch[i - 2] in NO_END):
+            if b in NO_START or (i >= 2 and ch[i - 2] in NO_END) or (lang == "zh" and i >= 2 and _number_unit(ch, kind, i)):
                 brk[i] = NO_BREAK
             continue
         if ka == LATIN and kb == LATIN or (mono[i - 1] and mono[i]):
             brk[i] = ANYWHERE if (a not in NO_END and b not in NO_START) else NO_BREAK
             if mono[i - 1] and mono[i]:
                 continue
-            if b == "/" and a != "/":
-                brk[i] = EMERGENCY          # long URLs: break before a slash (a solidus must not end a line)
-            elif a == "-" and b.isalnum() and i >= 2 and ch[i - 2].isalnum() and lang == "en":
+            a1, b0 = a[-1], b[0]
+            if b0 == "/" and a1 not in "/:":
+                brk[i] = EMERGENCY          # paths and URLs: before a slash (a solidus must not end a line,
+                #                             GB/T 15834 4.1.5), never right after the scheme's "://"
+            elif (a1 in _TOKEN_BREAK_AFTER and b0.isalnum() and _in_address(ch, kind, i)
+                  and not (a1 == "." and b0.isdigit() and i >= 2 and ch[i - 2][-1].isdigit())):
+                brk[i] = EMERGENCY          # inside a URL, path or e-mail: after . - _ ? & = @
+            if a == "-" and b.isalnum() and i >= 2 and ch[i - 2].isalnum() and lang == "en":
                 brk[i] = BREAK             # after the hyphen of a compound (Chinese keeps Qwen-Image whole)
             continue
         if ka == PUNCT and kb == PUNCT and not grid:
+            if a in _QE and b in _QE:
+                # ？！, ！！, ？？: the pair takes one character's space (GB/T 15834 4.3/4.4), each mark half
+                for j in (i - 1, i):
+                    if sqR[j] > 0:
+                        trimR[j], sqR[j] = sqR[j], 0.0
+                        trimmed.append(j)
             # consecutive punctuation: squeeze the pair to 1.5 em (CLREQ 3.1.6.1)
-            if sqR[i - 1] > 0:
+            elif sqR[i - 1] > 0:
                 trimR[i - 1], sqR[i - 1] = sqR[i - 1], 0.0
                 trimmed.append(i - 1)
             elif sqL[i] > 0:
                 trimL[i], sqL[i] = sqL[i], 0.0
                 trimmed.append(i)
-        if b in NO_START or a in NO_END:
-            brk[i] = NO_BREAK
+        if b in NO_START or a in NO_END or (a in _FW_DIGITS and (b in _FW_DIGITS or b in "．，"))\
+                or (a in "．，" and b in _FW_DIGITS and i >= 2 and ch[i - 2][-1] in _FW_DIGITS):
+            brk[i] = NO_BREAK               # full-width numbers (６０％, ３．５) stay whole like ASCII ones
+    if lang == "en" and CJK in kind:
+        # Han words in an English paragraph are set solid: justification goes to the word spaces
+        for i in range(1, n):
+            if kind[i] == CJK and kind[i - 1] == CJK:
+                stre[i] = False
     # dictionary hyphenation is looked up lazily, only for a word a line end falls in (_choose_break)
     p.hyph = set() if hyph else None
     for i in trimmed:
         nat[i] = fadv[i] - trimL[i] - trimR[i]
     p.trimmed = bool(trimmed)
-    p.trimL, p.trimR, p.gap, p.brk = trimL, trimR, gap, brk
+    p.trimL, p.trimR, p.gap, p.brk, p.gsq = trimL, trimR, gap, brk, gsq
     p.stre = stre
     p.cum = list(accumulate(map(add, gap, nat), initial=0.0))
-    p.scum = list(accumulate(map(add, sqL, sqR), initial=0.0))
+    # squeezable amounts per glyph: its blank sides and the CJK–Latin space before it
+    p.scum = list(accumulate(map(add, map(add, sqL, sqR), gsq), initial=0.0))
     return p
+
+
+_QE = frozenset("？！")
+_FW_DIGITS = frozenset("０１２３４５６７８９")
+_TOKEN_BREAK_AFTER = frozenset(".-_?&=@")
+_UNITS = frozenset("B KB MB GB TB PB kB KiB MiB GiB TiB bit bps kbps Mbps Gbps Hz kHz MHz GHz mm cm m km g kg mg t "
+                   "ms s min h d pt px em W kW MW V mV A mA mAh Wh kWh K dB dpi fps ppm".split())
+
+
+def _spaced_pair(han: str, lat: str) -> bool:
+    """Whether the CJK–Latin space goes between the CJK character ``han`` and the Latin one ``lat``."""
+    return ("0" <= lat <= "9" or lat.isalpha()) and not ("\uff00" <= han <= "\uffef")
+
+
+def _in_address(ch: list, kind: list, i: int) -> bool:
+    """Whether boundary i lies inside a URL, path, e-mail address or snake_case identifier: a space-free
+    Latin token with a slash, an at sign or an underscore (elsewhere — 3.14, A.B.C. — a token stays whole)."""
+    a = i - 1
+    while a > 0 and kind[a - 1] == LATIN:
+        a -= 1
+    b = i
+    while b < len(ch) and kind[b] == LATIN:
+        b += 1
+    return any("/" in c or "@" in c or "_" in c for c in ch[a:b])
+
+
+def _number_unit(ch: list, kind: list, i: int) -> bool:
+    """A space at i - 1 between a number and its unit (128 MB, 3 GHz): no line break there."""
+    if not (ch[i - 2][-1].isdigit() and ch[i - 2].isascii()):
+        return False
+    j = i
+    while j < len(ch) and kind[j] == LATIN and j - i < 6:
+        j += 1
+    return "".join(ch[i:j]).rstrip(",.;:!?)") in _UNITS
 
 
 def _grid_pad_latin(p: _Para, pitch: float, nat: list):
@@ -483,7 +548,7 @@ def _shrinkable(p: _Para, s: int, e: int) -> float:
     """How much the line [s, e) can shrink.  On a character grid only the marks at the line end may be
     squeezed (the pushed-in mark shares the last cell), so every other character stays on the grid."""
     if p.grid is None:
-        return p.scum[e] - p.scum[s]
+        return p.scum[e] - p.scum[s] - p.gsq[s]        # the space before the line's first glyph is not in it
     i = e
     while i > s and p.kind[i - 1] == PUNCT:
         i -= 1
@@ -528,8 +593,9 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
             return [line]
         if not reference and fmt.lang == "en" and not fmt.grid_pitch and not fmt.tracking:
             lines = latin_lines(runs[0], width, fmt, first_width)
-            if lines is not None:
-                return lines
+            if lines is not None and (not _total_fit_applies(fmt, len(runs[0].text))
+                                      or _acceptable(lines, fmt, (runs[0].style.size,))):
+                return lines                        # else total fit, as the general path would
     # word and Han-run records pay where lines hold many of them; in narrow columns nearly every line end
     # splits one, and characters are cheaper (same result either way)
     words = (not reference and not fmt.grid_pitch and not fmt.tracking
@@ -539,6 +605,7 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
         return []
     lines: list[Line] = []
     first = True
+    chars = None                                    # the segments glyph by glyph, for total fit
     for si, seg in enumerate(segs):
         final_seg = si == len(segs) - 1
         if not seg.n:
@@ -547,26 +614,183 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
             first = False
             continue
         p = _build(seg, fmt)
-        s = 0
-        while s < p.n:
-            W = (first_width if (first and first_width is not None) else width)
-            indent = fmt.first_indent if first else 0.0
-            W -= indent
-            if fmt.grid_pitch:
-                W = math.floor(W / fmt.grid_pitch + 1e-6) * fmt.grid_pitch
-            b, hangs = _choose_break(p, s, W, fmt.hang_punct)
-            last_here = b >= p.n
+        w1 = (first_width if (first and first_width is not None) else width) - (fmt.first_indent if first else 0.0)
+        ind = fmt.first_indent if first else 0.0
+        got = _first_fit(p, fmt, w1, width, ind, final_seg)
+        if _total_fit_applies(fmt, p.n) and not _acceptable(got, fmt, p.size):
+            if p.words:
+                if chars is None:
+                    chars = _segments(runs, fmt.lang, words=False)
+                q = _build(chars[si], fmt)
+            else:
+                q = p
+            better = _total_fit(q, fmt, w1, width, ind, final_seg)
+            if better is not None:
+                got = better
+        lines += got
+        first = False
+    return lines
+
+
+def _first_fit(p: _Para, fmt: ParaFormat, w1: float, width: float, ind: float, final_seg: bool) -> list[Line]:
+    """The segment broken greedily: each line as full as the CLREQ rules allow (push in, pull out)."""
+    lines = []
+    s = 0
+    first = True
+    while s < p.n:
+        W = w1 if first else width
+        indent = ind if first else 0.0
+        if fmt.grid_pitch:
+            W = math.floor(W / fmt.grid_pitch + 1e-6) * fmt.grid_pitch
+        b, hangs = _choose_break(p, s, W, fmt.hang_punct)
+        last_here = b >= p.n
+        line = _set_line(p, s, b, W, indent, fmt, last=last_here and final_seg, stretch=not last_here,
+                         hangs=hangs)
+        if line is None:                        # a lone word to letterspace: set it by characters
+            b = _explode_range(p, s, b)
             line = _set_line(p, s, b, W, indent, fmt, last=last_here and final_seg, stretch=not last_here,
                              hangs=hangs)
-            if line is None:                        # a lone word to letterspace: set it by characters
-                b = _explode_range(p, s, b)
-                line = _set_line(p, s, b, W, indent, fmt, last=last_here and final_seg, stretch=not last_here,
-                                 hangs=hangs)
-            lines.append(line)
-            first = False
-            s = b
-            while s < p.n and p.kind[s] == SPACE:
-                s += 1
+        lines.append(line)
+        first = False
+        s = b
+        while s < p.n and p.kind[s] == SPACE:
+            s += 1
+    return lines
+
+
+# ------------------------------------------------------------------------------------------------ total fit
+# A first-fit paragraph is kept when every line is within these bounds (TeX's first pass, \pretolerance);
+# otherwise the segment is broken by total fit (Knuth & Plass 1981) over the breaks CLREQ allows.
+_PRE_HAN = 0.12                # em: extra space between Han characters a first-fit line may have
+_PRE_SPACE = 0.3               # em: extra word space
+_PRE_GAP = 0.6                 # em: space between two pieces (a stretched CJK–Latin gap)
+_UNIT = {"zh": 0.15, "en": 0.2}    # em of extra space per boundary at which a line's badness is 100
+_LETTER_UNIT = 0.05                # the same for letterspacing a line with no other stretch (em a glyph)
+_WINDOW = {"zh": 3.0, "en": 5.0}   # em: looser line ends than this are not considered (but the last one)
+_PEN_HYPHEN, _PEN_EMERGENCY, _DEM_HYPHENS, _DEM_ORPHAN = 50.0, 250.0, 10000.0, 1e6
+_TOTAL_FIT_MAX = 20000         # glyphs: longer segments (pathological input) stay first-fit
+
+
+def _total_fit_applies(fmt: ParaFormat, n: int) -> bool:
+    # a character grid and hanging punctuation keep their own first-fit rules
+    return fmt.align == "justify" and not fmt.grid_pitch and not fmt.hang_punct and n <= _TOTAL_FIT_MAX
+
+
+def _orphan(text: str) -> bool:
+    """A last line of one Han character (孤字), punctuation aside."""
+    han = [c for c in text if not (c.isspace() or c in NO_START or c in NO_END or c in NO_STRETCH_PAIRS)]
+    return len(han) == 1 and han[0] >= "\u2e80"
+
+
+def _acceptable(lines: list[Line], fmt: ParaFormat, sizes) -> bool:
+    """Whether first fit's lines pass: none looser than the _PRE_ bounds, no two hyphens in a row, no 孤字."""
+    em = max(sizes)
+    prev_hy = False
+    for ln in lines[:-1]:
+        if prev_hy and ln.hyphen is not None:
+            return False
+        prev_hy = ln.hyphen is not None
+        prev = None
+        for pc in ln.pieces:
+            if pc.char_space > _PRE_HAN * em or pc.word_space > _PRE_SPACE * em:
+                return False
+            if prev is not None and pc.x - prev.x - prev.width > _PRE_GAP * em:
+                return False
+            prev = pc
+    return not (len(lines) > 1 and _orphan("".join(pc.text for pc in lines[-1].pieces)))
+
+
+def _total_fit(p: _Para, fmt: ParaFormat, w1: float, width: float, ind: float, final_seg: bool):
+    """The segment (glyph by glyph) broken where the sum of the lines' demerits is least: badness from the
+    extra space per stretchable boundary (or the share of squeezable punctuation used), penalties for
+    hyphens, address breaks, two hyphens in a row and a 孤字 on the last line.  None when no way through
+    keeps every line within the measure (first fit's last resorts then stand)."""
+    n, kind, cum, gap, scum, brk, gsq = p.n, p.kind, p.cum, p.gap, p.scum, p.brk, p.gsq
+    if p.hyph is not None:
+        for i, j in list(_latin_words(p)):
+            if i not in p.hyph:
+                p.hyph.add(i)
+                _mark_word(p, brk, i, j)
+    em = max(p.size)
+    unit = _UNIT.get(fmt.lang, 0.15) * em
+    window = _WINDOW.get(fmt.lang, 3.0) * em
+    cst = list(accumulate(p.stre, initial=0))
+    cands = [b for b in range(1, n) if brk[b] in (BREAK, HYPHEN_POINT, EMERGENCY)]
+    cands.append(n)
+    best = {0: (0.0, -1, False)}
+    from bisect import bisect_left
+    for a in [0] + cands[:-1]:
+        got = best.get(a)
+        if got is None:
+            continue
+        d0, _, hy0 = got
+        s = a
+        while s < n and kind[s] == SPACE:
+            s += 1
+        if s >= n:
+            continue
+        W = w1 if a == 0 else width
+        base = cum[s] + gap[s]
+        # the first candidate whose natural line is within the window, and the one before it
+        k = bisect_left(cum, base + W - window, s + 1)
+        ci = max(bisect_left(cands, k) - 1, bisect_left(cands, s + 1))
+        while ci < len(cands):
+            b = cands[ci]
+            ci += 1
+            w, e = _line_width(p, s, b)
+            shrink = scum[e] - scum[s] - gsq[s]
+            if w - shrink > W + EPS:
+                break
+            last = b >= n
+            end = 0.0 if last else _end_blank(p, s, e, fmt)
+            slack = W - w + end
+            if slack < -EPS:
+                bad = 100.0 * (-slack / (shrink - end)) ** 3
+            elif last:
+                bad = 0.0
+            else:
+                count = cst[e] - cst[s + 1]
+                if count:
+                    bad = 100.0 * (slack / count / unit) ** 3
+                else:
+                    # a lone word or address: letterspaced by _set_line up to 0.1 em a glyph, beyond that ragged
+                    m = e - s - 1
+                    per = slack / m if m else slack
+                    bad = 0.0 if slack < 0.05 * em else (100.0 * (per / _LETTER_UNIT / em) ** 3
+                                                         if m and per <= min(0.1 * em, 2.0) else 1e5)
+            dem = (10.0 + bad) ** 2
+            hy = False
+            if not last:
+                if brk[b] == HYPHEN_POINT:
+                    hy = True
+                    dem += _PEN_HYPHEN ** 2 + (_DEM_HYPHENS if hy0 else 0.0)
+                elif brk[b] == EMERGENCY:
+                    dem += _PEN_EMERGENCY ** 2
+            elif a and _orphan("".join(p.ch[s:e])):
+                dem += _DEM_ORPHAN
+            tot = d0 + dem
+            old = best.get(b)
+            if old is None or tot < old[0] - 1e-9:
+                best[b] = (tot, a, hy)
+    if n not in best:
+        return None
+    ends = []
+    b = n
+    while b > 0:
+        ends.append(b)
+        b = best[b][1]
+    ends.reverse()
+    lines = []
+    a = 0
+    for b in ends:
+        s = a
+        while s < n and kind[s] == SPACE:
+            s += 1
+        W = w1 if a == 0 else width
+        last_here = b >= n
+        lines.append(_set_line(p, s, b, W, ind if a == 0 else 0.0, fmt, last=last_here and final_seg,
+                               stretch=not last_here, hangs=False))
+        a = b
     return lines
 
 
@@ -632,23 +856,33 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
         nat_w, e = _line_width(p, s, b)
         e_main = e
     hyphen = p.brk[b] == HYPHEN_POINT and b < p.n
-    slack = W - nat_w
+    end = _end_blank(p, s, e_main, fmt) if stretch and not hangs else 0.0
+    slack = W - nat_w + end
     # shrink: squeeze punctuation (and word spaces) toward half width, from the line end backwards —
     # line-end marks first, as CLREQ prefers, and on a character grid as few characters leave the grid
-    squeeze = None
+    squeeze = {e_main - 1: end} if end else None
+    gsqz = None
     if slack < -EPS:
         need = -slack
-        squeeze = {}
+        squeeze = squeeze or {}
         sqL, sqR = p.sqL, p.sqR
         kind = p.kind
         for i in range(e_main - 1, s - 1, -1):
             if need <= EPS:
                 break
-            take = sqL[i] + sqR[i]
+            take = sqL[i] + sqR[i] - squeeze.get(i, 0.0)
             if take > 0 and kind[i] != SPACE:
                 take = min(need, take)
-                squeeze[i] = take
+                squeeze[i] = squeeze.get(i, 0.0) + take
                 need -= take
+        if need > EPS:                             # CJK–Latin spaces toward ⅛ em: evenly
+            gs = [i for i in range(s + 1, e_main) if p.gsq[i] > 0]
+            avail = sum(p.gsq[i] for i in gs)
+            if avail > 0:
+                f = min(1.0, need / avail)
+                gsqz = {i: f * p.gsq[i] for i in gs}
+                need -= f * avail
+                slack += f * avail
         if need > EPS:                             # word spaces: evenly
             spaces = [i for i in range(s, e_main) if kind[i] == SPACE]
             avail = sum(sqR[i] for i in spaces)
@@ -656,7 +890,7 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
                 f = min(1.0, need / avail)
                 for i in spaces:
                     squeeze[i] = f * sqR[i]
-        slack += sum(squeeze.values())
+        slack += sum(squeeze.values()) - end
     # stretch: equal extra space at every CJK inter-character boundary, CJK–Latin gap and word space
     stre = p.stre
     per = 0.0
@@ -695,12 +929,16 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
         if any(ns):
             w = [a + per * k for a, k in zip(w, ns)]
             fx, fx0 = [a + per * k for a, k in zip(fadv[s:e], ns)], s
+    gl = gap[s + 1:e]
+    if gsqz:
+        for i, q in gsqz.items():
+            gl[i - s - 1] -= q
     if per and every:
-        steps = [g + per + a for g, a in zip(gap[s + 1:e], w)]
+        steps = [g + per + a for g, a in zip(gl, w)]
     elif per:
-        steps = [g + per + a if t else g + a for g, t, a in zip(gap[s + 1:e], stre[s + 1:e], w)]
+        steps = [g + per + a if t else g + a for g, t, a in zip(gl, stre[s + 1:e], w)]
     else:
-        steps = [g + a for g, a in zip(gap[s + 1:e], w)]
+        steps = [g + a for g, a in zip(gl, w)]
     xs = list(accumulate(steps, initial=x0))
     dx = [x - o for x, o in zip(xs, off)] if off else xs
     end_x = xs[e_main - 1 - s] + w[e_main - 1 - s] if e_main > s else x0   # a hanging mark does not count
@@ -769,6 +1007,14 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
         if d > desc:
             desc = d
     return Line(pieces, end_x, asc, desc, last, hy)
+
+
+def _end_blank(p: _Para, s: int, e: int, fmt: ParaFormat) -> float:
+    """The blank half a full-width mark ending the justified line [s, e) gives up (CLREQ 3.1.6: line-end
+    marks are set in half width so that the ink meets the edge), or 0."""
+    if not fmt.compress_end or fmt.align != "justify" or fmt.grid_pitch or e <= s or p.kind[e - 1] != PUNCT:
+        return 0.0
+    return p.sqR[e - 1]
 
 
 def _same_look(a: TextStyle, b: TextStyle | None) -> bool:

@@ -43,9 +43,10 @@ def latin_lines(run: Run, width: float, fmt: ParaFormat, first_width: float | No
     widths and only the word it falls in is looked at character by character, with the general breaker's
     rules (push in by squeezing word spaces to 4/5, dictionary hyphenation of that word, pull out to the
     last allowed break).  Returns None — the caller takes the general path — for anything rarer: a word
-    wider than the line, a lone word that would need letterspacing, a slash, hanging punctuation."""
+    wider than the line, a lone word that would need letterspacing, a slash, an at sign or an underscore (an address or
+    identifier the general breaker may break inside), hanging punctuation."""
     text = run.text
-    if fmt.hang_punct or "/" in text or not text.isascii() or not text.isprintable():
+    if fmt.hang_punct or "/" in text or "@" in text or "_" in text or not text.isascii() or not text.isprintable():
         return None
     st, info = char_info(run.style, "en")
     if st.mono:

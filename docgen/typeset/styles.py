@@ -87,7 +87,8 @@ class Styler:
         al = align or st.align
         # display lines (titles, headings, captions) are set ragged and never hyphenated
         return ParaFormat(align=al, lang="zh" if lang == "zh" else "en", first_indent=ind,
-                          hang_punct=st.hang_punct, hyphenate=al == "justify")
+                          hang_punct=st.hang_punct, hyphenate=al == "justify",
+                          compress_end=st.line_end_compression)
 
 
 def lang_of(lang: str, spans: list[Span]) -> str:

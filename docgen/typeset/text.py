@@ -73,12 +73,13 @@ class ParaFormat:
     grid_pitch: float | None = None  # character grid: every CJK char advances exactly this (pt)
     hyphenate: bool = True           # pyphen en_US hyphenation, lang='en' paragraphs only
     tracking: float = 0.0            # pt added between all characters
+    compress_end: bool = True        # a full-width mark ending a justified line loses its blank half
 
     def __hash__(self):
         h = self.__dict__.get("_hash")
         if h is None:
             h = hash((self.align, self.lang, self.first_indent, self.hang_punct, self.grid_pitch, self.hyphenate,
-                      self.tracking))
+                      self.tracking, self.compress_end))
             object.__setattr__(self, "_hash", h)
         return h
 
