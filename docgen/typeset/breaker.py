@@ -21,7 +21,7 @@ import math
 import re
 from itertools import accumulate
 from operator import add
-from typing import Sequence
+from typing import Any, Sequence
 
 from .latin import latin_lines
 from .text import (ANYWHERE, BREAK, CJK, EMERGENCY, EPS, HANGABLE, HYPHEN_POINT, LATIN, NO_BREAK, NO_END,
@@ -33,6 +33,32 @@ class _Para:
 
     __slots__ = ("ch", "face", "size", "style", "kind", "fadv", "nat", "trimL", "trimR", "sqL", "sqR",
                  "gap", "gsq", "brk", "cum", "scum", "n", "mono", "stre", "grid", "hyph", "words", "nst", "trimmed")
+
+    # per-glyph arrays, filled by _segments (the first ten) and _build (the rest)
+    ch: list[str]
+    face: list[Any]
+    size: list[float]
+    style: list[Any]
+    kind: list[int]
+    fadv: list[float]
+    sqL: list[float]
+    sqR: list[float]
+    mono: list[bool]
+    nst: list[Any]
+    nat: list[float]
+    trimL: list[float]
+    trimR: list[float]
+    gap: list[float]
+    gsq: list[float]
+    brk: list[int]
+    cum: list[float]
+    scum: list[float]
+    stre: list[float]
+    grid: float | None
+    hyph: set[int] | None
+    trimmed: bool
+    n: int
+    words: bool
 
     def __init__(self):
         for a in ("ch", "face", "size", "style", "kind", "fadv", "sqL", "sqR", "mono", "nst"):
