@@ -93,16 +93,18 @@ def _assets(doc: Document, root: Path) -> dict[str, tuple[bytes, float]]:
 
 def render(spec: Document | dict | str | os.PathLike, *, out: str | os.PathLike | None = None,
            edition: str | None = None, backend: Any = None, params: dict | None = None,
-           model_config: Any = None) -> RenderResult:
+           model_config: Any = None, pdfa: bool = False, pdfua: bool = False) -> RenderResult:
     """Render a document to PDF.
 
     ``edition``: parallel, stacked, zh or en (default: the spec's mode); ``params``: values of the spec's
     declared parameters (strings are converted to the declared type); ``backend``: a region backend
     instance or name (auto, draft, qwen-image); ``model_config``: a
-    :class:`docgen.regions.config.ModelConfig` (default: from the environment and config file)."""
+    :class:`docgen.regions.config.ModelConfig` (default: from the environment and config file);
+    ``pdfa``: an archival PDF/A-2b file; ``pdfua``: claim PDF/UA-1 (every file is tagged; this makes a
+    picture without ``alt:`` an error)."""
     doc, root = load(spec)
     return render_document(doc, root, out=out, edition=edition, backend=backend, params=params,
-                           model_config=model_config)
+                           model_config=model_config, pdfa=pdfa, pdfua=pdfua)
 
 
 def editions_of(doc: Document) -> list[str]:
@@ -112,11 +114,17 @@ def editions_of(doc: Document) -> list[str]:
 
 
 def render_document(doc: Document, root: Path, *, out=None, edition: str | None = None,
-                    backend: Any = None, params: dict | None = None, model_config: Any = None) -> RenderResult:
+                    backend: Any = None, params: dict | None = None, model_config: Any = None,
+                    pdfa: bool = False, pdfua: bool = False) -> RenderResult:
     source = doc._source
     try:
+        if pdfua:
+            missing = [f"{bid}.image.alt" for bid, b in walk(doc) if isinstance(b, ImageBlock) and not b.image.alt]
+            if missing:
+                raise SpecError([Problem(m, "PDF/UA needs an alternate description of the picture: give alt:")
+                                  for m in missing])
         return _render_document(doc, root, out=out, edition=edition, backend=backend, params=params,
-                                model_config=model_config)
+                                model_config=model_config, pdfa=pdfa, pdfua=pdfua)
     except SpecError as e:
         raise locate(e, source) from None
 
@@ -146,7 +154,8 @@ def check_document(doc: Document, root: Path, *, params: dict | None = None) -> 
         raise locate(e, source) from None
 
 
-def _render_document(doc: Document, root: Path, *, out, edition, backend, params, model_config) -> RenderResult:
+def _render_document(doc: Document, root: Path, *, out, edition, backend, params, model_config,
+                     pdfa=False, pdfua=False) -> RenderResult:
     from .data import format_value
     from .regions.requests import requests_for
     from .typeset.document import Picture, Typesetter
@@ -189,15 +198,15 @@ def _render_document(doc: Document, root: Path, *, out, edition, backend, params
 
     # pdf
     from .pdf import finish
-    xmp = None
+    records = []
     if any(not img.placeholder for img in images):
-        from .pdf.xmp import xmp_packet
         from .regions.provenance import provenance_records
-        xmp = xmp_packet(provenance_records(images), {
-            "title": info.title, "producer": "docgen", "create_date": (info.date or _EPOCH).isoformat(),
-            "document_id": info.document_id, "content_producer": info.author or "docgen"})
+        records = provenance_records(images)
     pdf = finish(res.pdf, title=info.title, author=info.author, subject=info.subject,
-                 keywords=info.keywords, lang=info.lang, date=info.date, xmp=xmp)
+                 keywords=info.keywords, lang=info.lang, date=info.date, structure=res.structure,
+                 regions=records, xmp_meta={"document_id": info.document_id,
+                                            "content_producer": info.author or "docgen"},
+                 pdfa=pdfa, pdfua=pdfua)
     result = RenderResult(pdf=pdf, pages=res.pages, edition=edition, warnings=warnings, regions=region_report,
                           headings=res.headings)
     if out is not None:
@@ -205,4 +214,3 @@ def _render_document(doc: Document, root: Path, *, out, edition, backend, params
     return result
 
 
-_EPOCH = _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc)      # the fixed date when the spec gives none

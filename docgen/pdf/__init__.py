@@ -4,6 +4,11 @@ Sets the document information (title, author, subject, keywords, dates from the 
 the catalog's /Lang, an XMP packet (with provenance of generated regions when there are any) and
 viewer preferences; repairs ToUnicode maps.  Output is deterministic for the same input.
 
+Given the typesetter's structure records it makes the file a tagged PDF (pdf/structure.py: the structure
+tree, ``/MarkInfo``, ``/StructParents`` and ``/Tabs /S`` on pages, ``/StructParent`` and ``/Contents`` on
+link annotations); with ``pdfua`` it claims PDF/UA-1 in the XMP, with ``pdfa`` PDF/A-2b (a 1.7 header,
+an sRGB output intent from pdf/pdfa.py, printable annotations, XMP mirroring the information dictionary).
+
 The typeset file is not rewritten: pypdf reads only the objects that change (the catalog, the document
 information, the ToUnicode maps that need repair) and writes them in an incremental update appended to
 ReportLab's bytes (PDF 32000-1 7.5.6), with its own cross-reference section and a trailer whose /Prev
@@ -17,17 +22,24 @@ import datetime as _dt
 import hashlib
 import io
 import re
-from typing import Iterator
+from typing import Iterator, Mapping, Sequence
 
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, BooleanObject, ByteStringObject, DictionaryObject, IndirectObject, \
-    NameObject, NumberObject, PdfObject, StreamObject, TextStringObject, create_string_object
+    NameObject, NullObject, NumberObject, PdfObject, StreamObject, TextStringObject, create_string_object
+
+from . import structure as _structure
 
 FIXED_DATE = _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc)
 
 
 def pdf_date(d: _dt.datetime) -> str:
     return d.strftime("D:%Y%m%d%H%M%S+00'00'")
+
+
+def xmp_date(d: _dt.datetime) -> str:
+    """The same instant as :func:`pdf_date`, as XMP writes dates (PDF/A wants the two to agree)."""
+    return d.strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 _BFCHAR = re.compile(rb"<([0-9A-Fa-f]{2,4})> <([0-9A-Fa-f]{5,6})>")
@@ -99,7 +111,22 @@ def _increment(offset: int, objects: dict[int, tuple[int, PdfObject]], trailer: 
 
 def finish(pdf: bytes, *, title: str, author: str = "", subject: str = "", keywords: str = "",
            lang: str = "zh-CN", date: _dt.datetime | None = None, xmp: bytes | None = None,
-           producer: str = "docgen") -> bytes:
+           producer: str = "docgen", structure: Sequence[dict] | None = None, regions: Sequence[Mapping] = (),
+           xmp_meta: Mapping | None = None, pdfa: bool = False, pdfua: bool = False) -> bytes:
+    """The finished file.  ``structure``: the typesetter's records (a tagged PDF); ``regions``: provenance
+    records of generated pictures (an XMP packet with the AIGC label when one is AI-generated) and
+    ``xmp_meta`` the packet's other fields (docgen/pdf/xmp.py); ``xmp``: a ready packet instead;
+    ``pdfa``/``pdfua``: PDF/A-2b, PDF/UA-1 (the latter needs ``structure``)."""
+    if pdfua and structure is None:
+        raise ValueError("a PDF/UA file needs the structure records of a tagged typesetting")
+    when_dt = date or FIXED_DATE
+    if xmp is None and (pdfa or pdfua or any(r["ai_generated"] for r in regions)):
+        from .xmp import xmp_packet
+        # the packet mirrors the information dictionary written below, value for value
+        xmp = xmp_packet(list(regions), {
+            **dict(xmp_meta or {}), "title": title, "creator": author, "description": subject,
+            "keywords": keywords, "producer": producer, "creator_tool": "docgen",
+            "create_date": xmp_date(when_dt), "modify_date": xmp_date(when_dt), "pdfa": pdfa, "pdfua": pdfua})
     m = _STARTXREF.search(pdf, max(0, len(pdf) - 1024))
     prev = int(m.group(1)) if m else -1
     if not pdf.startswith(b"xref", prev):
@@ -144,6 +171,12 @@ def finish(pdf: bytes, *, title: str, author: str = "", subject: str = "", keywo
         stream.set_data(xmp)
         stream.update({NameObject("/Type"): NameObject("/Metadata"), NameObject("/Subtype"): NameObject("/XML")})
         root[NameObject("/Metadata")] = new_object(stream)
+    if structure is not None:
+        _tag(reader, root, structure, lang, changed, new_object)
+    if pdfa:
+        _archival(reader, root, changed, new_object)
+        if pdf[:5] == b"%PDF-" and pdf[5:8] < b"1.7":
+            pdf = b"%PDF-1.7" + pdf[8:]            # same length: every offset stays
 
     # the file identifier is derived from the content, so equal input gives equal bytes
     ident = ByteStringObject(hashlib.md5(pdf + (xmp or b"") + title.encode()).digest())
@@ -152,3 +185,61 @@ def finish(pdf: bytes, *, title: str, author: str = "", subject: str = "", keywo
                                NameObject("/ID"): ArrayObject([ident, ident])})
     head = pdf if pdf.endswith(b"\n") else pdf + b"\n"
     return head + _increment(len(head), changed, update)
+
+
+def _tag(reader: PdfReader, root: DictionaryObject, records, lang: str, changed, new_object) -> None:
+    """Write the structure tree and mark the catalog, pages and link annotations for it."""
+    pages = [p.indirect_reference for p in reader.pages]
+    annots_of: dict[int, list] = {}
+
+    def annots(i: int) -> list:
+        got = annots_of.get(i)
+        if got is None:
+            arr = reader.pages[i].get("/Annots") or []
+            got = annots_of[i] = [(a.idnum, a.generation) for a in arr.get_object()
+                                  if isinstance(a, IndirectObject)]
+        return got
+
+    def new_number() -> int:
+        return new_object(NullObject()).idnum
+
+    root_num, objects, parents, annot_keys = _structure.build(
+        records, [(p.idnum, p.generation) for p in pages], annots, lang, new_number)
+    for num, obj in objects.items():
+        changed[num] = 0, obj
+    for i, ref in enumerate(pages):
+        page = ref.get_object()
+        if i in parents:
+            page[NameObject("/StructParents")] = NumberObject(parents[i])
+        page[NameObject("/Tabs")] = NameObject("/S")           # tab order follows the structure
+        changed[ref.idnum] = ref.generation, page
+    for (num, gen), (key, contents, _) in annot_keys.items():
+        annot = IndirectObject(num, gen, reader).get_object()
+        annot[NameObject("/StructParent")] = NumberObject(key)
+        if contents and not str(annot.get("/Contents") or "").strip():
+            annot[NameObject("/Contents")] = create_string_object(contents)
+        changed[num] = gen, annot
+    root[NameObject("/StructTreeRoot")] = IndirectObject(root_num, 0, reader)
+    root[NameObject("/MarkInfo")] = DictionaryObject({NameObject("/Marked"): BooleanObject(True)})
+
+
+def _archival(reader: PdfReader, root: DictionaryObject, changed, new_object) -> None:
+    """PDF/A-2b's catalog and annotation requirements: an RGB output intent, annotations that print."""
+    from .pdfa import SRGB, srgb_profile
+    icc = StreamObject()
+    icc.set_data(srgb_profile())
+    icc[NameObject("/N")] = NumberObject(3)
+    intent = DictionaryObject({
+        NameObject("/Type"): NameObject("/OutputIntent"), NameObject("/S"): NameObject("/GTS_PDFA1"),
+        NameObject("/OutputConditionIdentifier"): TextStringObject(SRGB),
+        NameObject("/RegistryName"): TextStringObject("http://www.color.org"),
+        NameObject("/Info"): TextStringObject(SRGB), NameObject("/DestOutputProfile"): new_object(icc)})
+    root[NameObject("/OutputIntents")] = ArrayObject([new_object(intent)])
+    for page in reader.pages:                      # 6.3.2: annotations shall print (F bit 3), none hidden
+        for a in page.get("/Annots") or []:
+            if not isinstance(a, IndirectObject):
+                continue
+            key = (a.idnum, a.generation)
+            annot = changed[a.idnum][1] if a.idnum in changed else a.get_object()
+            annot[NameObject("/F")] = NumberObject(4)
+            changed[key[0]] = key[1], annot
