@@ -93,7 +93,7 @@ def _assets(doc: Document, root: Path) -> dict[str, tuple[bytes, float]]:
 
 def render(spec: Document | dict | str | os.PathLike, *, out: str | os.PathLike | None = None,
            edition: str | None = None, backend: Any = None, params: dict | None = None,
-           model_config: Any = None, pdfa: bool = False, pdfua: bool = False) -> RenderResult:
+           model_config: Any = None, pdfa: bool = False, pdfua: bool = False, tagged: bool = True) -> RenderResult:
     """Render a document to PDF.
 
     ``edition``: parallel, stacked, zh or en (default: the spec's mode); ``params``: values of the spec's
@@ -101,10 +101,11 @@ def render(spec: Document | dict | str | os.PathLike, *, out: str | os.PathLike 
     instance or name (auto, draft, qwen-image); ``model_config``: a
     :class:`docgen.regions.config.ModelConfig` (default: from the environment and config file);
     ``pdfa``: an archival PDF/A-2b file; ``pdfua``: claim PDF/UA-1 (every file is tagged; this makes a
-    picture without ``alt:`` an error)."""
+    picture without ``alt:`` an error); ``tagged=False``: no structure tree (a little smaller and faster;
+    not with ``pdfua``)."""
     doc, root = load(spec)
     return render_document(doc, root, out=out, edition=edition, backend=backend, params=params,
-                           model_config=model_config, pdfa=pdfa, pdfua=pdfua)
+                           model_config=model_config, pdfa=pdfa, pdfua=pdfua, tagged=tagged)
 
 
 def editions_of(doc: Document) -> list[str]:
@@ -115,8 +116,10 @@ def editions_of(doc: Document) -> list[str]:
 
 def render_document(doc: Document, root: Path, *, out=None, edition: str | None = None,
                     backend: Any = None, params: dict | None = None, model_config: Any = None,
-                    pdfa: bool = False, pdfua: bool = False) -> RenderResult:
+                    pdfa: bool = False, pdfua: bool = False, tagged: bool = True) -> RenderResult:
     source = doc._source
+    if pdfua and not tagged:
+        raise ValueError("a PDF/UA file is a tagged PDF: pdfua=True needs tagged=True")
     try:
         if pdfua:
             missing = [f"{bid}.image.alt" for bid, b in walk(doc) if isinstance(b, ImageBlock) and not b.image.alt]
@@ -124,7 +127,7 @@ def render_document(doc: Document, root: Path, *, out=None, edition: str | None 
                 raise SpecError([Problem(m, "PDF/UA needs an alternate description of the picture: give alt:")
                                   for m in missing])
         return _render_document(doc, root, out=out, edition=edition, backend=backend, params=params,
-                                model_config=model_config, pdfa=pdfa, pdfua=pdfua)
+                                model_config=model_config, pdfa=pdfa, pdfua=pdfua, tagged=tagged)
     except SpecError as e:
         raise locate(e, source) from None
 
@@ -155,7 +158,7 @@ def check_document(doc: Document, root: Path, *, params: dict | None = None) -> 
 
 
 def _render_document(doc: Document, root: Path, *, out, edition, backend, params, model_config,
-                     pdfa=False, pdfua=False) -> RenderResult:
+                     pdfa=False, pdfua=False, tagged=True) -> RenderResult:
     from .data import format_value
     from .regions.requests import requests_for
     from .typeset.document import Picture, Typesetter
@@ -190,7 +193,8 @@ def _render_document(doc: Document, root: Path, *, out, edition, backend, params
 
     # typeset
     info = tree.info
-    ts = Typesetter(tree, theme, folder, pictures, {"title": info.running_title}, format_value=format_value)
+    ts = Typesetter(tree, theme, folder, pictures, {"title": info.running_title}, format_value=format_value,
+                    tagged=tagged)
     res = ts.build({"title": info.title, "author": info.author, "subject": info.subject, "keywords": info.keywords})
     warnings += res.warnings
     if theme.name == "poster" and res.pages > 1:

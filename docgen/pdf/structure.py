@@ -87,7 +87,7 @@ def build(records: Sequence[dict], page_refs: Sequence[tuple[int, int]],
                 next_key += 1
                 kids.append(b"<</Type/OBJR/Obj %s/Pg %s>>" % (ref(*a), ref(*page_refs[page])))
         parent = parent_of.get(i)
-        d = [b"<</Type/StructElem/S/", rec["role"].encode("ascii"),
+        d = [b"<</S/", rec["role"].encode("ascii"),             # /Type /StructElem is optional
              b"/P ", ref(root if parent is None else nums[parent])]
         if pg is not None:
             d += [b"/Pg ", ref(*page_refs[pg])]
