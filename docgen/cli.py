@@ -41,7 +41,8 @@ def cmd_render(a) -> int:
     # every edition is rendered before any file is written: a failure (or --strict) leaves no half set
     results = []
     for ed in editions:
-        res = render_document(doc, root, out=None, edition=ed, backend=backend, model_config=cfg, params=params)
+        res = render_document(doc, root, out=None, edition=ed, backend=backend, model_config=cfg, params=params,
+                              pdfa=a.pdfa, pdfua=a.pdfua)
         for w in res.warnings:
             print(f"warning: {w}", file=sys.stderr)
         if a.strict and res.warnings:
@@ -214,16 +215,20 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--preview", metavar="DIR", help="also write a PNG of each page into DIR")
     r.add_argument("--strict", action="store_true", help="treat warnings (e.g. missing glyphs) as errors")
     r.add_argument("--param", action="append", metavar="NAME=VALUE", help="a parameter of the spec (repeatable)")
-    r.add_argument("--check", choices=["clreq", "gbt9704"], metavar="STANDARD",
-                   help="check the PDF against clreq or gbt9704 (GB/T 9704 公文); exit 1 on violations")
+    r.add_argument("--pdfa", action="store_true", help="an archival PDF/A-2b file")
+    r.add_argument("--pdfua", action="store_true",
+                   help="claim PDF/UA-1 (files are always tagged; this makes a picture without alt: an error)")
+    r.add_argument("--check", choices=["clreq", "gbt9704", "pdfua", "pdfa"], metavar="STANDARD",
+                   help="check the PDF against clreq, gbt9704 (GB/T 9704 公文), pdfua or pdfa; exit 1 on violations")
     r.add_argument("--tol-mm", type=float, default=1.0, help=argparse.SUPPRESS)
     _add_model_flags(r)
     r.set_defaults(fn=cmd_render)
 
     k = sub.add_parser("check", help="measure a PDF against a standard: clreq line breaks, or gbt9704 (公文)")
     k.add_argument("pdf")
-    k.add_argument("--standard", choices=["clreq", "gbt9704"], default="clreq",
-                   help="clreq (default): CLREQ line-break rules; gbt9704: GB/T 9704-2012 geometry and CLREQ")
+    k.add_argument("--standard", choices=["clreq", "gbt9704", "pdfua", "pdfa"], default="clreq",
+                   help="clreq (default): CLREQ line-break rules; gbt9704: GB/T 9704-2012 geometry and CLREQ; "
+                        "pdfua: the machine-checkable part of PDF/UA-1; pdfa: of PDF/A-2b")
     k.add_argument("--tol-mm", type=float, default=1.0, help="positional tolerance in mm (default 1.0, the standard's)")
     k.set_defaults(fn=cmd_check)
 

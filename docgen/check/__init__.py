@@ -5,7 +5,9 @@ with pdfplumber), so the checks apply to any PDF, not only docgen's.  Standards:
 
 * ``clreq`` — CLREQ line-break prohibitions at every soft line break of the body text;
 * ``gbt9704`` — GB/T 9704-2012 (党政机关公文格式): paper, 版心, the 22 × 28 grid, page numbers, the red
-  separator rule, the title, the 版记 rules, plus the CLREQ checks.
+  separator rule, the title, the 版记 rules, plus the CLREQ checks;
+* ``pdfua`` — the machine-checkable part of PDF/UA-1 (check/pdfua.py, with pikepdf and the pdfua package);
+* ``pdfa`` — the part of PDF/A-2b checkable without veraPDF (check/pdfa.py, with pikepdf).
 
 pdfplumber is imported when a check runs (``pip install 'docgen[check]'``); ``import docgen.check`` is
 free.  This stage imports no other docgen stage.
@@ -18,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 MM = 72 / 25.4
-STANDARDS = ("clreq", "gbt9704")
+STANDARDS = ("clreq", "gbt9704", "pdfua", "pdfa")
 
 
 class CheckError(Exception):
@@ -89,6 +91,13 @@ def check_pdf(pdf, standard: str = "clreq", *, tol_mm: float = 1.0) -> Report:
     ``tol_mm`` is the positional tolerance (GB/T 9704 allows ±1 mm)."""
     if standard not in STANDARDS:
         raise ValueError(f"unknown standard {standard!r}; expected one of {', '.join(STANDARDS)}")
+    if standard in ("pdfua", "pdfa"):
+        from . import pdfa, pdfua
+        if not isinstance(pdf, (bytes, bytearray, str, os.PathLike)):
+            pdf = pdf.read()
+        report = Report(standard)
+        (pdfua if standard == "pdfua" else pdfa).check(pdf, report)
+        return report
     from .text import read_pages
     with _open(pdf) as doc:
         pages = read_pages(doc)

@@ -25,7 +25,7 @@ import re
 import zlib
 from typing import Iterator, Mapping, Sequence
 
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
 from pypdf.generic import ArrayObject, BooleanObject, ByteStringObject, DictionaryObject, IndirectObject, \
     NameObject, NullObject, NumberObject, PdfObject, StreamObject, TextStringObject, create_string_object
 
@@ -104,7 +104,7 @@ def _increment(offset: int, objects: dict[int, tuple[int, PdfObject]], trailer: 
             pos += len(data) + 1
         head = b" ".join(heads) + b"\n"
         stm = StreamObject()
-        stm._data = zlib.compress(head + b"\n".join(bodies), 9)
+        stm._data = zlib.compress(head + b"\n".join(bodies), 6)
         stm.update({NameObject("/Type"): NameObject("/ObjStm"), NameObject("/N"): NumberObject(len(packed)),
                     NameObject("/First"): NumberObject(len(head)), NameObject("/Filter"): NameObject("/FlateDecode")})
         objects[stm_num] = 0, stm
@@ -232,6 +232,13 @@ def finish(pdf: bytes, *, title: str, author: str = "", subject: str = "", keywo
     update = DictionaryObject({NameObject("/Size"): NumberObject(size), NameObject("/Root"): root_ref,
                                NameObject("/Info"): info_ref, NameObject("/Prev"): NumberObject(prev),
                                NameObject("/ID"): ArrayObject([ident, ident])})
+    if structure is not None:
+        # pages and annotations go into the update's object stream with the structure (~300 bytes a link
+        # otherwise); the catalog and the information dictionary stay plain, for readers before PDF 1.5
+        plain = {root_ref.idnum, info_ref.idnum}
+        for num, (gen, obj) in list(changed.items()):
+            if gen == 0 and num not in plain and type(obj) in (DictionaryObject, PageObject):
+                changed[num] = gen, _packable(obj)
     head = pdf if pdf.endswith(b"\n") else pdf + b"\n"
     return head + _increment(len(head), changed, update)
 
@@ -268,7 +275,7 @@ def _tag(reader: PdfReader, root: DictionaryObject, records, lang: str, changed,
         if i in parents:
             page[NameObject("/StructParents")] = NumberObject(parents[i])
         page[NameObject("/Tabs")] = NameObject("/S")           # tab order follows the structure
-        changed[ref.idnum] = ref.generation, _packable(page)
+        changed[ref.idnum] = ref.generation, page
     for (num, gen), (key, contents, _) in annot_keys.items():
         annot = IndirectObject(num, gen, reader).get_object()
         annot[NameObject("/StructParent")] = NumberObject(key)

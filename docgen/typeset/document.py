@@ -152,15 +152,15 @@ class Typesetter:
 
     def block(self, spans, lang, style_name, *, color=None, scale=1.0, keep=None, space_before=None,
                space_after=None, align=None, indent=True, on_draw=None, label=None, left=0.0,
-               bullet=None, role="P", parent=None) -> TextBlock:
+               bullet=None, role="P", parent=None, tag=None) -> TextBlock:
         """A paragraph of ``spans`` in language ``lang`` and theme style ``style_name``; the keywords
         override the style (``keep``: keep with next; ``indent``: first-line indent; ``on_draw(canvas,
         block)``: called when it is drawn; ``label``/``left``/``bullet``: a list item's marker; ``role``,
-        ``parent``: its structure element's type and parent element)."""
+        ``parent``: its structure element's type and parent element; ``tag``: an element made already)."""
         st = self.sty.style(style_name)
         lg = lang_of(lang, spans)
-        tag = label_tag = None
-        if self.structure is not None:
+        label_tag = None
+        if self.structure is not None and tag is None:
             if role == "LI":               # a list item: LI holding Lbl (when there is a label) and LBody
                 li = self.structure.element("LI", parent or 0, lang=BCP47[lg])
                 label_tag = self.structure.element("Lbl", li) if label else None
@@ -556,11 +556,18 @@ def _make_table(ts: Typesetter, node: T.TableNode, table: int | None = None) -> 
     element = ts.element
 
     def cell(texts, style, j, tr, role):
-        el = element(role, tr, scope="Column" if role == "TH" else None) if tr is not None else None
+        items = langs_of(texts)
+        el = one = None
+        if tr is not None:
+            scope = "Column" if role == "TH" else None
+            if len(items) == 1:     # one language: its text is the cell's own content (no P inside)
+                one = el = element(role, tr, scope=scope, lang=BCP47[lang_of(*items[0])])
+            else:
+                el = element(role, tr, scope=scope)
         return [block(spans, lg, style, indent=False, align=align[j],
                       color=sec if k > 0 else None, scale=0.92 if k > 0 else 1.0,
-                      space_before=0, space_after=0, keep=False, parent=el)
-                for k, (lg, spans) in enumerate(langs_of(texts))]
+                      space_before=0, space_after=0, keep=False, parent=el, tag=one)
+                for k, (lg, spans) in enumerate(items)]
 
     def row(r, part, role):
         tr = element("TR", part) if part is not None else None
