@@ -200,3 +200,17 @@ def test_untagged_when_asked_and_the_checker_says_so():
 def test_tagged_output_is_deterministic():
     body = [{"heading": {"text": "一", "level": 1}}, {"paragraph": {"zh": "甲", "en": "A"}}]
     assert render(body, pdfa=True, pdfua=True) == render(body, pdfa=True, pdfua=True)
+
+
+def test_hyphenated_words_are_read_whole_through_actual_text():
+    text = ("Internationalization and characterization of incomprehensibilities notwithstanding, "
+            "telecommunications infrastructure modernization continues uninterruptedly. ") * 6
+    pdf = render([{"paragraph": text}], languages=("en",), bilingual="en")
+    p = pikepdf.open(io.BytesIO(pdf))
+    spans = [str(ops[1].ActualText) for pg in p.pages for ops, op in pikepdf.parse_content_stream(pg)
+             if str(op) == "BDC" and "/ActualText" in ops[1]]
+    assert spans
+    words = set(text.split())
+    for s in spans:                      # every word of a span is a word of the spec: no half words
+        assert set(s.split()) <= words, s
+    assert check_pdf(pdf, "pdfua").ok

@@ -77,6 +77,15 @@ def _rgb(c) -> tuple | None:
     return tuple(c.rgb()) if hasattr(c, "rgb") else None
 
 
+def _plain(line: Line) -> str:
+    return "".join(pc.text for pc in line.pieces)
+
+
+def _text_string(text: str) -> str:
+    """A PDF text string (UTF-16BE with its byte-order mark, in hex) of ``text``."""
+    return "<FEFF%s>" % text.encode("utf-16-be").hex().upper()
+
+
 def draw_line(canvas, line: Line, x0: float, baseline: float, tag=None) -> None:
     """Draw one line with its left edge at ``x0`` and its baseline at ``baseline`` on a ReportLab canvas
     (see :func:`draw_lines`)."""
@@ -113,6 +122,7 @@ def draw_lines(canvas, placed, tag=None) -> None:
     code = ["BT"]
     add = code.append
     current = None                                  # the element of the open sequence (per-line tags)
+    span_end = -1                                   # the line that closes an open ActualText span
     canvas_rgb = _rgb(getattr(canvas, "_fillColorObj", None))
     color = canvas_rgb
     font = subset = cs = ws = tabs = None
@@ -126,6 +136,15 @@ def draw_lines(canvas, placed, tag=None) -> None:
                 add("EMC")
             current = tags[i]
             add(open_mark(canvas, st, current))
+        if (line.hyphen is not None and st is not None and span_end < 0 and i + 1 < len(placed)
+                and (tags is None or tags[i + 1] == tags[i])):
+            # the hyphen is a path, not text: the word's two halves are read as the spec wrote it (a run of
+            # hyphenated lines is one span, closed after the line that ends the last word)
+            span_end = i + 1
+            while (placed[span_end][0].hyphen is not None and span_end + 1 < len(placed)
+                   and (tags is None or tags[span_end + 1] == tags[i])):
+                span_end += 1
+            add("/Span <</ActualText %s>> BDC" % _text_string("".join(_plain(p[0]) for p in placed[i:span_end + 1])))
         if line.hyphen is not None:
             extras.append((line, x0, baseline, i))
         y = " %.3f Tm" % baseline
@@ -179,6 +198,9 @@ def draw_lines(canvas, placed, tag=None) -> None:
                     subset = sub
                     add(_subset_font(font, doc, tabs, sub, size))
                 add(("[0 (%s)] TJ" if k and spaced else "(%s) Tj") % escape(chunk))
+        if i == span_end:
+            add("EMC")
+            span_end = -1
     if len(code) > 1:
         if st is not None and tags is None:
             code[0] = open_mark(canvas, st, tag) + " BT"
