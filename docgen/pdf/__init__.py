@@ -168,14 +168,6 @@ def finish(pdf: bytes, *, title: str, author: str = "", subject: str = "", keywo
     ``pdfa``/``pdfua``: PDF/A-2b, PDF/UA-1 (the latter needs ``structure``)."""
     if pdfua and structure is None:
         raise ValueError("a PDF/UA file needs the structure records of a tagged typesetting")
-    when_dt = date or FIXED_DATE
-    if xmp is None and (pdfa or pdfua or any(r["ai_generated"] for r in regions)):
-        from .xmp import xmp_packet
-        # the packet mirrors the information dictionary written below, value for value
-        xmp = xmp_packet(list(regions), {
-            **dict(xmp_meta or {}), "title": title, "creator": author, "description": subject,
-            "keywords": keywords, "producer": producer, "creator_tool": "docgen",
-            "create_date": xmp_date(when_dt), "modify_date": xmp_date(when_dt), "pdfa": pdfa, "pdfua": pdfua})
     m = _STARTXREF.search(pdf, max(0, len(pdf) - 1024))
     prev = int(m.group(1)) if m else -1
     if not pdf.startswith(b"xref", prev):
@@ -206,8 +198,23 @@ def finish(pdf: bytes, *, title: str, author: str = "", subject: str = "", keywo
     else:
         info_dict = DictionaryObject(info_ref or {})
         info_ref = new_object(info_dict)
-    # entries ReportLab wrote stay unless the spec gives a value, as pypdf's add_metadata does
+    # entries ReportLab wrote stay unless the spec gives a value, as pypdf's add_metadata does; in a PDF/A or
+    # PDF/UA file they are the spec's exactly (ReportLab's "anonymous" author is not the document's)
     info_dict.update({NameObject(k): create_string_object(v) for k, v in info.items() if v})
+    if pdfa or pdfua:
+        for k, v in info.items():
+            if not v:
+                info_dict.pop(NameObject(k), None)
+    if xmp is None and (pdfa or pdfua or any(r["ai_generated"] for r in regions)):
+        from .xmp import xmp_packet
+        got = {k: str(v) for k, v in info_dict.items()}
+        # the packet mirrors the information dictionary, value for value (PDF/A-2 6.6.3)
+        xmp = xmp_packet(list(regions), {
+            **dict(xmp_meta or {}), "title": got.get("/Title", ""), "creator": got.get("/Author", ""),
+            "description": got.get("/Subject", ""), "keywords": got.get("/Keywords", ""),
+            "producer": got.get("/Producer", ""), "creator_tool": got.get("/Creator", ""),
+            "create_date": xmp_date(date or FIXED_DATE), "modify_date": xmp_date(date or FIXED_DATE),
+            "pdfa": pdfa, "pdfua": pdfua})
 
     root_ref = trailer.raw_get("/Root")
     root = root_ref.get_object()
