@@ -5,7 +5,6 @@ PDF bytes (written atomically when ``out`` is given), the page count, warnings a
 """
 from __future__ import annotations
 
-import datetime as _dt
 import io
 import os
 from dataclasses import dataclass, field

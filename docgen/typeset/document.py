@@ -33,10 +33,8 @@ from .breaker import break_lines, missing_chars
 from .text import ParaFormat, Run
 from .textobject import draw_line
 from .styles import Styler, lang_of
-from .structure import Structure, artifact
+from .structure import BCP47, Structure, artifact
 from .table import TextTable
-
-BCP47 = {"zh": "zh-CN", "en": "en"}      # the layout tree's languages as PDF /Lang values
 
 
 @dataclass

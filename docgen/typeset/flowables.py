@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 from reportlab.platypus.flowables import Flowable
 
 from .breaker import break_lines, quick_line
-from .structure import ARTIFACT, artifact, marked, structure_of
+from .structure import artifact, marked, structure_of
 from .text import Line, ParaFormat, Run
 from .textobject import draw_line, draw_lines
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 ARTIFACT = -1                       # the tag of content that is not part of the document's text
+BCP47 = {"zh": "zh-CN", "en": "en"}      # the layout tree's languages as PDF /Lang values
 
 
 class Structure:
@@ -30,7 +31,9 @@ class Structure:
         self._kids: list[list] = [[]]
         self._attached: list[bool] = [True]
         self._mcid: dict[int, int] = {}          # page (0-based) -> next MCID
-        self.artifact_depth = 0                  # > 0 while an artifact is being drawn
+        # > 0 while an artifact or one element's marked content is being drawn: what is drawn inside (the
+        # labels of a chart, the text of an AI label) belongs to it and opens no sequence of its own
+        self.nested = 0
 
     def element(self, role: str, parent: int = 0, **attrs) -> int:
         """A new element (not yet in the tree: it joins its parent when it first gets content)."""
@@ -102,23 +105,25 @@ def artifact(canvas, kind: str = ""):
         yield
         return
     canvas._code.append("/Artifact <</Type /%s>> BDC" % kind if kind else "/Artifact BMC")
-    st.artifact_depth += 1
+    st.nested += 1
     try:
         yield
     finally:
-        st.artifact_depth -= 1
+        st.nested -= 1
         canvas._code.append("EMC")
 
 
 @contextmanager
 def marked(canvas, el: int | None):
-    """Everything drawn inside (an image, say) is content of element ``el``."""
+    """Everything drawn inside (an image, a chart with its labels) is content of element ``el``."""
     st = structure_of(canvas)
-    if st is None or el is None or st.artifact_depth:
+    if st is None or el is None or st.nested:
         yield
         return
     canvas._code.append(open_mark(canvas, st, el))
+    st.nested += 1
     try:
         yield
     finally:
+        st.nested -= 1
         canvas._code.append("EMC")

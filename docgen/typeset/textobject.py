@@ -77,12 +77,17 @@ def _rgb(c) -> tuple | None:
     return tuple(c.rgb()) if hasattr(c, "rgb") else None
 
 
+_SPAN = -2                                          # the open sequence is an ActualText span
+
+
 def _plain(line: Line) -> str:
     return "".join(pc.text for pc in line.pieces)
 
 
 def _text_string(text: str) -> str:
-    """A PDF text string (UTF-16BE with its byte-order mark, in hex) of ``text``."""
+    """A PDF text string of ``text``: ASCII as a literal (a quarter of the bytes), else UTF-16BE in hex."""
+    if text.isascii():
+        return "(%s)" % escapePDF(text)
     return "<FEFF%s>" % text.encode("utf-16-be").hex().upper()
 
 
@@ -108,8 +113,8 @@ def draw_lines(canvas, placed, tag=None) -> None:
     st = structure_of(canvas)
     tags = None
     if st is not None:
-        if st.artifact_depth:
-            st = None                               # inside an artifact already
+        if st.nested:
+            st = None                               # inside an artifact or an element's sequence already
         elif tag is None:
             tag = st.element("P")
         elif tag.__class__ is list:
@@ -121,8 +126,11 @@ def draw_lines(canvas, placed, tag=None) -> None:
     flip = "1 0 0 1 " if canvas.bottomup else "1 0 0 -1 "
     code = ["BT"]
     add = code.append
-    current = None                                  # the element of the open sequence (per-line tags)
+    # marked content lies inside the text object: a sequence per element, opened at its first line with text,
+    # and a sequence of its own (with ActualText) for a run of hyphenated lines
+    current = None                                  # the element whose sequence is open (_SPAN: a span's)
     span_end = -1                                   # the line that closes an open ActualText span
+    page = canvas.getPageNumber() - 1 if st is not None else 0
     canvas_rgb = _rgb(getattr(canvas, "_fillColorObj", None))
     color = canvas_rgb
     font = subset = cs = ws = tabs = None
@@ -131,20 +139,26 @@ def draw_lines(canvas, placed, tag=None) -> None:
     emboldened = False
     extras = []                                     # lines with underlines, links or a hyphen
     for i, (line, x0, baseline) in enumerate(placed):
-        if tags is not None and tags[i] != current:
-            if current is not None:
-                add("EMC")
-            current = tags[i]
-            add(open_mark(canvas, st, current))
-        if (line.hyphen is not None and st is not None and span_end < 0 and i + 1 < len(placed)
-                and (tags is None or tags[i + 1] == tags[i])):
-            # the hyphen is a path, not text: the word's two halves are read as the spec wrote it (a run of
-            # hyphenated lines is one span, closed after the line that ends the last word)
-            span_end = i + 1
-            while (placed[span_end][0].hyphen is not None and span_end + 1 < len(placed)
-                   and (tags is None or tags[span_end + 1] == tags[i])):
-                span_end += 1
-            add("/Span <</ActualText %s>> BDC" % _text_string("".join(_plain(p[0]) for p in placed[i:span_end + 1])))
+        if st is not None and span_end < 0 and line.pieces:
+            el = tag if tags is None else tags[i]
+            if (line.hyphen is not None and el != ARTIFACT and i + 1 < len(placed)
+                    and (tags is None or tags[i + 1] == el)):
+                # the hyphen is a path, not text: the word's halves are read as the spec wrote it (a run of
+                # hyphenated lines is one span, closed after the line that ends the last word)
+                span_end = i + 1
+                while (placed[span_end][0].hyphen is not None and span_end + 1 < len(placed)
+                       and (tags is None or tags[span_end + 1] == el)):
+                    span_end += 1
+                if current is not None:
+                    add("EMC")
+                add("/Span <</MCID %d /ActualText %s>> BDC" % (st.mark(el, page), _text_string(
+                    "".join(_plain(p[0]) for p in placed[i:span_end + 1]))))
+                current = _SPAN
+            elif el != current:
+                if current is not None:
+                    add("EMC")
+                add(open_mark(canvas, st, el))
+                current = el
         if line.hyphen is not None:
             extras.append((line, x0, baseline, i))
         y = " %.3f Tm" % baseline
@@ -200,10 +214,8 @@ def draw_lines(canvas, placed, tag=None) -> None:
                 add(("[0 (%s)] TJ" if k and spaced else "(%s) Tj") % escape(chunk))
         if i == span_end:
             add("EMC")
-            span_end = -1
+            current, span_end = None, -1
     if len(code) > 1:
-        if st is not None and tags is None:
-            code[0] = open_mark(canvas, st, tag) + " BT"
         if current is not None:
             add("EMC")
         if cs:
@@ -215,8 +227,6 @@ def draw_lines(canvas, placed, tag=None) -> None:
         if mode:
             add("0 Tr")
         add("ET")
-        if st is not None and tags is None:
-            add("EMC")
         canvas._code.append(" ".join(code))
         if color != canvas_rgb:
             # restore the fill colour the canvas believes is current
