@@ -42,7 +42,7 @@ def cmd_render(a) -> int:
     results = []
     for ed in editions:
         res = render_document(doc, root, out=None, edition=ed, backend=backend, model_config=cfg, params=params,
-                              pdfa=a.pdfa, pdfua=a.pdfua)
+                              pdfa=a.pdfa, pdfua=a.pdfua, tagged=a.tagged or None)
         for w in res.warnings:
             print(f"warning: {w}", file=sys.stderr)
         if a.strict and res.warnings:
@@ -217,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--param", action="append", metavar="NAME=VALUE", help="a parameter of the spec (repeatable)")
     r.add_argument("--pdfa", action="store_true", help="an archival PDF/A-2b file")
     r.add_argument("--pdfua", action="store_true",
-                   help="claim PDF/UA-1 (files are always tagged; this makes a picture without alt: an error)")
+                   help="a tagged PDF claiming PDF/UA-1 (a picture without alt: is an error)")
+    r.add_argument("--tagged", action="store_true", help="a tagged PDF (structure tree) without the PDF/UA claim")
     r.add_argument("--check", choices=["clreq", "gbt9704", "pdfua", "pdfa"], metavar="STANDARD",
                    help="check the PDF against clreq, gbt9704 (GB/T 9704 公文), pdfua or pdfa; exit 1 on violations")
     r.add_argument("--tol-mm", type=float, default=1.0, help=argparse.SUPPRESS)

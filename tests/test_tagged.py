@@ -44,6 +44,7 @@ def roles(tree, role):
 
 
 def render(body, bilingual="parallel", languages=("zh", "en"), **kw):
+    kw.setdefault("tagged", True)
     return docgen.render({"layout": "report", "languages": list(languages), "bilingual": bilingual,
                           "meta": {"title": {"zh": "标签", "en": "Tags"}}, "body": body}, **kw).pdf
 
@@ -125,12 +126,12 @@ def test_figures_carry_alt_in_the_editions_languages_and_captions_follow(tmp_pat
                                 "caption": {"zh": "图1", "en": "Figure 1"}}},
                      {"generate": {"prompt": "a calm lake at dawn", "caption": "湖"}}]}
     (tmp_path / "s.yaml").write_text(__import__("yaml").safe_dump(spec, allow_unicode=True), encoding="utf-8")
-    tree = tree_of(docgen.render(tmp_path / "s.yaml").pdf)
+    tree = tree_of(docgen.render(tmp_path / "s.yaml", tagged=True).pdf)
     figs = roles(tree, "Figure")
     assert [f[3] for f in figs] == ["红色方块 / A red block", "a calm lake at dawn"]
     i = tree.index(figs[0])
     assert [t[1] for t in tree[i + 1:i + 3]] == ["Caption", "Caption"]
-    en = docgen.render(tmp_path / "s.yaml", edition="en").pdf
+    en = docgen.render(tmp_path / "s.yaml", edition="en", tagged=True).pdf
     assert [f[3] for f in roles(tree_of(en), "Figure")][0] == "A red block"
 
 
@@ -162,7 +163,7 @@ def test_links_are_tagged_with_their_annotations():
 
 
 def test_report_toc_is_toc_of_tocis_and_running_heads_are_artifacts():
-    pdf = docgen.render(EXAMPLES / "quarterly-report.yaml").pdf
+    pdf = docgen.render(EXAMPLES / "quarterly-report.yaml", tagged=True).pdf
     tree = tree_of(pdf)
     toc = roles(tree, "TOC")
     assert len(toc) == 1
@@ -201,8 +202,8 @@ def test_gongwen_is_tagged_in_the_standards_element_order():
             assert re.fullmatch(r"[—\d\s-]*", "".join(c["text"] for c in body)), "".join(c["text"] for c in body)
 
 
-def test_untagged_when_asked_and_the_checker_says_so():
-    pdf = render([{"paragraph": "x"}], tagged=False)
+def test_untagged_by_default_and_the_checker_says_so():
+    pdf = docgen.render({"meta": {"title": "t"}, "body": [{"paragraph": "x"}]}).pdf
     assert b"/StructTreeRoot" not in pdf
     report = check_pdf(pdf, "pdfua")
     assert "untagged" in report.kinds()

@@ -13,6 +13,7 @@ objects for each would cost more than the rest of finishing).  The parent tree h
 """
 from __future__ import annotations
 
+import functools
 import io
 from typing import Callable, Sequence
 
@@ -31,7 +32,11 @@ class RawObject:
         stream.write(self.data)
 
 
+@functools.lru_cache(maxsize=256)
 def _string(text: str) -> bytes:
+    """A PDF string: ASCII as a literal, anything else as pypdf encodes it (UTF-16BE)."""
+    if text.isascii() and text.isprintable():
+        return b"(" + text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").encode() + b")"
     out = io.BytesIO()
     create_string_object(text).write_to_stream(out)
     return out.getvalue()
@@ -64,19 +69,23 @@ def build(records: Sequence[dict], page_refs: Sequence[tuple[int, int]],
     def ref(n: int, gen: int = 0) -> bytes:
         return b"%d %d R" % (n, gen)
 
+    refs = [ref(n) for n in nums]
+    page_ref = [ref(*p) for p in page_refs]
+    root_ref = ref(root)
+
     for i, rec in enumerate(records):
         pg = None
         kids = []
         for k in rec["kids"]:
             if k[0] == "el":
-                kids.append(ref(nums[k[1]]))
+                kids.append(refs[k[1]])
             elif k[0] == "mc":
                 _, page, mcid = k
                 page_elems.setdefault(page, {})[mcid] = i
                 if pg is None:
                     pg = page
                 kids.append(b"%d" % mcid if page == pg else
-                            b"<</Type/MCR/Pg %s/MCID %d>>" % (ref(*page_refs[page]), mcid))
+                            b"<</Type/MCR/Pg %s/MCID %d>>" % (page_ref[page], mcid))
             else:
                 _, page, index = k
                 page_annots = annots(page)
@@ -85,12 +94,12 @@ def build(records: Sequence[dict], page_refs: Sequence[tuple[int, int]],
                 a = page_annots[index]
                 annot_keys[a] = next_key, rec.get("contents", ""), i
                 next_key += 1
-                kids.append(b"<</Type/OBJR/Obj %s/Pg %s>>" % (ref(*a), ref(*page_refs[page])))
+                kids.append(b"<</Type/OBJR/Obj %s/Pg %s>>" % (ref(*a), page_ref[page]))
         parent = parent_of.get(i)
         d = [b"<</S/", rec["role"].encode("ascii"),             # /Type /StructElem is optional
-             b"/P ", ref(root if parent is None else nums[parent])]
+             b"/P ", root_ref if parent is None else refs[parent]]
         if pg is not None:
-            d += [b"/Pg ", ref(*page_refs[pg])]
+            d += [b"/Pg ", page_ref[pg]]
         lang = rec.get("lang")
         if lang and not _same_lang(lang, doc_lang):
             d += [b"/Lang", _string(lang)]
@@ -109,11 +118,11 @@ def build(records: Sequence[dict], page_refs: Sequence[tuple[int, int]],
     entries = []
     for page in sorted(page_elems):
         by_mcid = page_elems[page]
-        arr = b" ".join(ref(nums[by_mcid[m]]) if m in by_mcid else b"null" for m in range(max(by_mcid) + 1))
+        arr = b" ".join(refs[by_mcid[m]] if m in by_mcid else b"null" for m in range(max(by_mcid) + 1))
         entries.append(b"%d [%s]" % (page, arr))
     for key, _, el in sorted(annot_keys.values()):
-        entries.append(b"%d %s" % (key, ref(nums[el])))
+        entries.append(b"%d %s" % (key, refs[el]))
     objects[parent_tree] = RawObject(b"<</Nums[" + b" ".join(entries) + b"]>>")
     objects[root] = RawObject(b"<</Type/StructTreeRoot/K[%s]/ParentTree %s/ParentTreeNextKey %d>>"
-                              % (ref(nums[0]), ref(parent_tree), next_key))
+                              % (refs[0], ref(parent_tree), next_key))
     return root, objects, {p: p for p in page_elems}, annot_keys
