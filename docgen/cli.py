@@ -96,10 +96,10 @@ def cmd_render(a) -> int:
     for ed in editions:
         if limits is not None:                     # a child process per edition, stopped at the limits
             res = render(source, base_dir=root, edition=ed, params=params, model_config=cfg, limits=limits,
-                         backend=a.backend)
+                         backend=a.backend, pdfa=a.pdfa, pdfua=a.pdfua, tagged=a.tagged or None)
         else:
             res = render_document(doc, root, out=None, edition=ed, backend=backend, model_config=cfg,
-                                  params=params)
+                                  params=params, pdfa=a.pdfa, pdfua=a.pdfua, tagged=a.tagged or None)
         if not quiet:
             for w in res.warnings:
                 say(f"warning: {w}", err=True)
@@ -316,8 +316,12 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--preview", metavar="DIR", help="also write a PNG of each page into DIR")
     r.add_argument("--strict", action="store_true", help="treat warnings (e.g. missing glyphs) as errors")
     r.add_argument("--param", action="append", metavar="NAME=VALUE", help="a parameter of the spec (repeatable)")
-    r.add_argument("--check", choices=["clreq", "gbt9704"], metavar="STANDARD",
-                   help="check the PDF against clreq or gbt9704 (GB/T 9704 公文); exit 1 on violations")
+    r.add_argument("--pdfa", action="store_true", help="an archival PDF/A-2b file")
+    r.add_argument("--pdfua", action="store_true",
+                   help="a tagged PDF claiming PDF/UA-1 (a picture without alt: is an error)")
+    r.add_argument("--tagged", action="store_true", help="a tagged PDF (structure tree) without the PDF/UA claim")
+    r.add_argument("--check", choices=["clreq", "gbt9704", "pdfua", "pdfa"], metavar="STANDARD",
+                   help="check the PDF against clreq, gbt9704 (GB/T 9704 公文), pdfua or pdfa; exit 1 on violations")
     r.add_argument("--tol-mm", type=float, default=1.0, help=argparse.SUPPRESS)
     r.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     r.add_argument("-v", "--verbose", action="store_true", help="also print each heading with its page")
@@ -331,8 +335,9 @@ def main(argv: list[str] | None = None) -> int:
 
     k = sub.add_parser("check", help="measure a PDF against a standard: clreq line breaks, or gbt9704 (公文)")
     k.add_argument("pdf", help="the PDF; - reads it from standard input")
-    k.add_argument("--standard", choices=["clreq", "gbt9704"], default="clreq",
-                   help="clreq (default): CLREQ line-break rules; gbt9704: GB/T 9704-2012 geometry and CLREQ")
+    k.add_argument("--standard", choices=["clreq", "gbt9704", "pdfua", "pdfa"], default="clreq",
+                   help="clreq (default): CLREQ line-break rules; gbt9704: GB/T 9704-2012 geometry and CLREQ; "
+                        "pdfua: the machine-checkable part of PDF/UA-1; pdfa: of PDF/A-2b")
     k.add_argument("--tol-mm", type=float, default=1.0, help="positional tolerance in mm (default 1.0, the standard's)")
     k.add_argument("--format", choices=["wenjian", "xinhan", "mingling", "jiyao"], dest="fmt",
                    help="gbt9704: the 公文's format — 文件格式, 信函格式, 命令格式, 纪要格式 (default: detected)")

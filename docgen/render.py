@@ -5,7 +5,6 @@ PDF bytes (written atomically when ``out`` is given), the page count, warnings a
 """
 from __future__ import annotations
 
-import datetime as _dt
 import io
 import os
 from dataclasses import dataclass, field
@@ -110,7 +109,8 @@ def _assets(doc: Document, root: Path) -> dict[str, tuple[bytes, float]]:
 def render(spec: Document | dict | str | os.PathLike, *, out: str | os.PathLike | None = None,
            edition: str | None = None, backend: Any = None, params: dict | None = None,
            model_config: Any = None, base_dir: str | os.PathLike | None = None,
-           limits: Limits | None = None) -> RenderResult:
+           limits: Limits | None = None, pdfa: bool = False, pdfua: bool = False,
+           tagged: bool | None = None) -> RenderResult:
     """Render a document to PDF.
 
     ``edition``: parallel, stacked, zh or en (default: the spec's mode); ``params``: values of the spec's
@@ -119,19 +119,23 @@ def render(spec: Document | dict | str | os.PathLike, *, out: str | os.PathLike 
     :class:`docgen.regions.config.ModelConfig` (default: from the environment and config file);
     ``base_dir``: the folder a dict's or Document's relative paths (images, data, layout) are resolved
     against (default: the working directory); ``limits``: a :class:`docgen.Limits` — the render runs in
-    a child process stopped when it takes longer or more memory (a :class:`RenderError`)."""
+    a child process stopped when it takes longer or more memory (a :class:`RenderError`);
+    ``pdfa``: an archival PDF/A-2b file; ``pdfua``: a tagged PDF that claims PDF/UA-1 (a picture without
+    ``alt:`` is an error); ``tagged``: a tagged PDF (structure tree, marked content) without the claim —
+    default: only with ``pdfua`` (tagging costs ~10–15 % of a warm build, over the 10 % budget)."""
     if limits is not None and (limits.seconds or limits.memory):
         from ._isolate import run_isolated
         if isinstance(spec, Document):         # its generated theme classes do not pickle: send the data
             spec = spec.model_dump(exclude_unset=True)
         result = run_isolated(render, limits, spec, edition=edition, backend=backend, params=params,
-                              model_config=model_config, base_dir=base_dir)
+                              model_config=model_config, base_dir=base_dir, pdfa=pdfa,
+                              pdfua=pdfua, tagged=tagged)
         if out is not None:
             result.save(out)
         return result
     doc, root = load(spec, base_dir)
     return render_document(doc, root, out=out, edition=edition, backend=backend, params=params,
-                           model_config=model_config)
+                           model_config=model_config, pdfa=pdfa, pdfua=pdfua, tagged=tagged)
 
 
 def editions_of(doc: Document) -> list[str]:
@@ -141,11 +145,21 @@ def editions_of(doc: Document) -> list[str]:
 
 
 def render_document(doc: Document, root: Path, *, out=None, edition: str | None = None,
-                    backend: Any = None, params: dict | None = None, model_config: Any = None) -> RenderResult:
+                    backend: Any = None, params: dict | None = None, model_config: Any = None,
+                    pdfa: bool = False, pdfua: bool = False, tagged: bool | None = None) -> RenderResult:
     source = doc._source
+    if tagged is None:
+        tagged = pdfua
+    if pdfua and not tagged:
+        raise ValueError("a PDF/UA file is a tagged PDF: pdfua=True needs tagged=True")
     try:
+        if pdfua:
+            missing = [f"{bid}.image.alt" for bid, b in walk(doc) if isinstance(b, ImageBlock) and not b.image.alt]
+            if missing:
+                raise SpecError([Problem(m, "PDF/UA needs an alternate description of the picture: give alt:")
+                                  for m in missing])
         return _render_document(doc, root, out=out, edition=edition, backend=backend, params=params,
-                                model_config=model_config)
+                                model_config=model_config, pdfa=pdfa, pdfua=pdfua, tagged=tagged)
     except SpecError as e:
         raise locate(e, source) from None
 
@@ -175,7 +189,8 @@ def check_document(doc: Document, root: Path, *, params: dict | None = None) -> 
         raise locate(e, source) from None
 
 
-def _render_document(doc: Document, root: Path, *, out, edition, backend, params, model_config) -> RenderResult:
+def _render_document(doc: Document, root: Path, *, out, edition, backend, params, model_config,
+                     pdfa=False, pdfua=False, tagged=True) -> RenderResult:
     from .data import format_value
     from .regions.requests import requests_for
     from .typeset.document import Picture, Typesetter
@@ -210,7 +225,8 @@ def _render_document(doc: Document, root: Path, *, out, edition, backend, params
 
     # typeset
     info = tree.info
-    ts = Typesetter(tree, theme, folder, pictures, {"title": info.running_title}, format_value=format_value)
+    ts = Typesetter(tree, theme, folder, pictures, {"title": info.running_title}, format_value=format_value,
+                    tagged=tagged)
     res = ts.build({"title": info.title, "author": info.author, "subject": info.subject, "keywords": info.keywords})
     warnings += res.warnings
     if theme.name == "poster" and res.pages > 1:
@@ -218,15 +234,15 @@ def _render_document(doc: Document, root: Path, *, out, edition, backend, params
 
     # pdf
     from .pdf import finish
-    xmp = None
+    records = []
     if any(not img.placeholder for img in images):
-        from .pdf.xmp import xmp_packet
         from .regions.provenance import provenance_records
-        xmp = xmp_packet(provenance_records(images), {
-            "title": info.title, "producer": "docgen", "create_date": (info.date or _EPOCH).isoformat(),
-            "document_id": info.document_id, "content_producer": info.author or "docgen"})
+        records = provenance_records(images)
     pdf = finish(res.pdf, title=info.title, author=info.author, subject=info.subject,
-                 keywords=info.keywords, lang=info.lang, date=info.date, xmp=xmp)
+                 keywords=info.keywords, lang=info.lang, date=info.date, structure=res.structure,
+                 regions=records, xmp_meta={"document_id": info.document_id,
+                                            "content_producer": info.author or "docgen"},
+                 pdfa=pdfa, pdfua=pdfua)
     result = RenderResult(pdf=pdf, pages=res.pages, edition=edition, warnings=warnings, regions=region_report,
                           headings=res.headings)
     if out is not None:
@@ -234,4 +250,3 @@ def _render_document(doc: Document, root: Path, *, out, edition, backend, params
     return result
 
 
-_EPOCH = _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc)      # the fixed date when the spec gives none

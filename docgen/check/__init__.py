@@ -7,6 +7,8 @@ with pdfplumber), so the checks apply to any PDF, not only docgen's.  Standards:
 * ``gbt9704`` — GB/T 9704-2012 (党政机关公文格式): paper, the measured 版心, the 22 × 28 grid, page numbers,
   the 版头 (份号, 标志, 发文字号, red rule) per format, the title, 主送, 正文 indents and fonts, dates, the
   版记, plus the CLREQ checks.
+* ``pdfua`` — the machine-checkable part of PDF/UA-1 (check/pdfua.py, with pikepdf and the pdfua package);
+* ``pdfa`` — the part of PDF/A-2b checkable without veraPDF (check/pdfa.py, with pikepdf).
 
 pdfplumber is imported when a check runs (``pip install 'docgen[check]'``); ``import docgen.check`` is
 free.  This stage imports no other docgen stage.
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MM = 72 / 25.4
-STANDARDS = ("clreq", "gbt9704")
+STANDARDS = ("clreq", "gbt9704", "pdfua", "pdfa")
 FORMATS = ("wenjian", "xinhan", "mingling", "jiyao")     # GB/T 9704-2012 10: the 公文's particular formats
 
 
@@ -191,6 +193,13 @@ def check_pdf(pdf, standard: str = "clreq", *, tol_mm: float = 1.0, fmt: str | N
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if standard not in STANDARDS:
         raise ValueError(f"unknown standard {standard!r}; expected one of {', '.join(STANDARDS)}")
+    if standard in ("pdfua", "pdfa"):
+        from . import pdfa, pdfua
+        if not isinstance(pdf, (bytes, bytearray, str, os.PathLike)):
+            pdf = pdf.read()
+        report = Report(standard)
+        (pdfua if standard == "pdfua" else pdfa).check(pdf, report)
+        return report
     from .text import read_pages
     with _open(pdf) as doc:
         pages = read_pages(_Timed(doc, MAX_SECONDS))

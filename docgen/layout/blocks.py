@@ -75,7 +75,8 @@ def _image(b: ImageBlock, _id, _data) -> dict:
 @converts(GenerateBlock)
 def _generate(b: GenerateBlock, _id, _data) -> dict:
     # the request itself travels in the layout tree (the <region ref=…> the template writes)
-    return {"caption": dump(b.generate.caption), "width": b.generate.width, "has_text": b.generate.text is not None}
+    return {"caption": dump(b.generate.caption), "width": b.generate.width, "has_text": b.generate.text is not None,
+            "alt": dump(b.generate.alt)}
 
 
 @converts(TableBlock)

@@ -79,7 +79,7 @@ def parse_markup(markup: str, *, source: str = "template",
                 region=ref, request=pictures.get(ref) if ref else None,
                 width=_float(el, "width", 1.0), height=_float(el, "height"),
                 caption=_texts(el.find("caption")), style=el.get("style", "caption"),
-                full_bleed=_bool(el, "full-bleed", False)))
+                full_bleed=_bool(el, "full-bleed", False), alt=_texts(el.find("alt"))))
         elif tag == "table":
             head = el.find("thead")
             widths = el.get("widths")

@@ -66,6 +66,7 @@ class Figure:
     caption: Texts = field(default_factory=dict)
     style: str = "caption"
     full_bleed: bool = False
+    alt: Texts = field(default_factory=dict)   # alternate description (the spec's alt:), for the Figure tag
 
 
 @dataclass

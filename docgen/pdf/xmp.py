@@ -22,6 +22,11 @@ docgen namespace.  A region record is a plain mapping (the regions stage makes t
 deterministic: the same records and metadata give the same bytes (no clock is read; pass
 ``create_date`` in ``doc_meta`` to record one).  :func:`docgen.pdf.finish` attaches the packet as the
 document's ``/Metadata`` stream.
+
+For an archival (PDF/A-2b) or accessible (PDF/UA-1) file the packet also carries what those standards
+read: the identification (``pdfaid:part``/``conformance``, ``pdfuaid:part``), the Dublin Core and XMP
+properties that mirror the document information dictionary, and — PDF/A accepts no property it is not
+told about (ISO 19005-2 6.6.2.3) — an extension schema describing the TC260, docgen and pdfuaid properties.
 """
 from __future__ import annotations
 
@@ -42,7 +47,47 @@ _NAMESPACES = (
     ("pdf", "http://ns.adobe.com/pdf/1.3/"),
     ("TC260", TC260_NS),
     ("docgen", DOCGEN_NS),
+    ("pdfaid", "http://www.aiim.org/pdfa/ns/id/"),
+    ("pdfuaid", "http://www.aiim.org/pdfua/ns/id/"),
+    ("pdfaExtension", "http://www.aiim.org/pdfa/ns/extension/"),
+    ("pdfaSchema", "http://www.aiim.org/pdfa/ns/schema#"),
+    ("pdfaProperty", "http://www.aiim.org/pdfa/ns/property#"),
+    ("pdfaType", "http://www.aiim.org/pdfa/ns/type#"),
+    ("pdfaField", "http://www.aiim.org/pdfa/ns/field#"),
 )
+_REGION_FIELDS = ("RegionID", "Backend", "AIGenerated", "Model", "Revision", "Seed", "PromptHash", "Path",
+                  "Attempts", "ImageSHA256", "OverlayText")
+
+
+def _extension_schemas() -> str:
+    """The pdfaExtension description of every property outside PDF/A's predefined schemas."""
+    def prop(name, kind, what):
+        return (f'<rdf:li rdf:parseType="Resource"><pdfaProperty:name>{name}</pdfaProperty:name>'
+                f"<pdfaProperty:valueType>{kind}</pdfaProperty:valueType><pdfaProperty:category>external"
+                f"</pdfaProperty:category><pdfaProperty:description>{what}</pdfaProperty:description></rdf:li>")
+
+    def schema(what, uri, prefix, props, types=""):
+        return (f'<rdf:li rdf:parseType="Resource"><pdfaSchema:schema>{what}</pdfaSchema:schema>'
+                f"<pdfaSchema:namespaceURI>{uri}</pdfaSchema:namespaceURI><pdfaSchema:prefix>{prefix}"
+                f"</pdfaSchema:prefix><pdfaSchema:property><rdf:Seq>{props}</rdf:Seq></pdfaSchema:property>"
+                f"{types}</rdf:li>")
+
+    fields = "".join(f'<rdf:li rdf:parseType="Resource"><pdfaField:name>{f}</pdfaField:name><pdfaField:valueType>'
+                     f"Text</pdfaField:valueType><pdfaField:description>{f}</pdfaField:description></rdf:li>"
+                     for f in _REGION_FIELDS)
+    region_type = ('<pdfaSchema:valueType><rdf:Seq><rdf:li rdf:parseType="Resource"><pdfaType:type>Region'
+                   f"</pdfaType:type><pdfaType:namespaceURI>{DOCGEN_NS}</pdfaType:namespaceURI><pdfaType:prefix>"
+                   "docgen</pdfaType:prefix><pdfaType:description>a generated picture region</pdfaType:description>"
+                   f"<pdfaType:field><rdf:Seq>{fields}</rdf:Seq></pdfaType:field></rdf:li></rdf:Seq>"
+                   "</pdfaSchema:valueType>")
+    return ("   <pdfaExtension:schemas><rdf:Bag>"
+            + schema("GB 45438-2025 implicit label", TC260_NS, "TC260",
+                     prop("AIGC", "Text", "the implicit AIGC label (JSON)"))
+            + schema("docgen generated regions", DOCGEN_NS, "docgen",
+                     prop("Regions", "Seq Region", "provenance of each generated region"), region_type)
+            + schema("PDF/UA identification", "http://www.aiim.org/pdfua/ns/id/", "pdfuaid",
+                     prop("part", "Integer", "PDF/UA part"))
+            + "</rdf:Bag></pdfaExtension:schemas>")
 
 
 def _canonical(obj) -> str:
@@ -77,7 +122,9 @@ def xmp_packet(regions: Sequence[Mapping], doc_meta: Mapping | None = None) -> b
 
     ``doc_meta`` (all optional): ``title``, ``producer`` (pdf:Producer), ``creator_tool``, ``create_date``
     (ISO 8601, as given), ``document_id``, and the label fields ``content_producer``, ``produce_id``,
-    ``reserved_code1``, ``content_propagator``, ``propagate_id``, ``reserved_code2``.
+    ``reserved_code1``, ``content_propagator``, ``propagate_id``, ``reserved_code2``; for PDF/A and PDF/UA
+    ``creator`` (dc:creator), ``description`` (dc:description), ``keywords`` (pdf:Keywords),
+    ``modify_date``, ``pdfa`` (true: PDF/A-2b) and ``pdfua`` (true: PDF/UA-1).
     """
     meta = dict(doc_meta or {})
     ns = "".join(f'\n    xmlns:{prefix}="{uri}"' for prefix, uri in _NAMESPACES)
@@ -85,6 +132,20 @@ def xmp_packet(regions: Sequence[Mapping], doc_meta: Mapping | None = None) -> b
     if meta.get("title"):
         body.append(f'   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(str(meta["title"]))}'
                     f"</rdf:li></rdf:Alt></dc:title>")
+    if meta.get("creator"):
+        body.append(f"   <dc:creator><rdf:Seq><rdf:li>{escape(str(meta['creator']))}</rdf:li></rdf:Seq></dc:creator>")
+    if meta.get("description"):
+        body.append(f'   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">{escape(str(meta["description"]))}'
+                    f"</rdf:li></rdf:Alt></dc:description>")
+    if meta.get("keywords"):
+        body.append(f"   <pdf:Keywords>{escape(str(meta['keywords']))}</pdf:Keywords>")
+    if meta.get("modify_date"):
+        body.append(f"   <xmp:ModifyDate>{escape(str(meta['modify_date']))}</xmp:ModifyDate>")
+    if meta.get("pdfa"):
+        body.append("   <pdfaid:part>2</pdfaid:part>\n   <pdfaid:conformance>B</pdfaid:conformance>")
+        body.append(_extension_schemas())
+    if meta.get("pdfua"):
+        body.append("   <pdfuaid:part>1</pdfuaid:part>")
     body.append(f"   <xmp:CreatorTool>{escape(str(meta.get('creator_tool') or 'docgen'))}</xmp:CreatorTool>")
     if meta.get("create_date"):
         body.append(f"   <xmp:CreateDate>{escape(str(meta['create_date']))}</xmp:CreateDate>")

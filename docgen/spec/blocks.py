@@ -51,6 +51,8 @@ class ImageBlockBody(SpecModel):
     path: str = Field(description="image file (PNG/JPEG), relative to the spec's folder")
     caption: Text | None = None
     width: float = Field(1.0, gt=0, le=1, description="fraction of the column width")
+    alt: Text | None = Field(None, description="what the picture shows, for readers who cannot see it "
+                                               "(the tagged PDF's Figure /Alt); required with --pdfua")
 
 
 class Generate(SpecModel):
@@ -64,6 +66,8 @@ class Generate(SpecModel):
     seed: int = Field(0, ge=0, le=2**31 - 1)
     caption: Text | None = None
     width: float = Field(1.0, gt=0, le=1, description="fraction of the column width")
+    alt: Text | None = Field(None, description="what the picture shows (the tagged PDF's Figure /Alt); "
+                                               "default: its text, or a description from the prompt")
 
     @field_validator("size")
     @classmethod

@@ -5,7 +5,8 @@ The layout writes ``<chart type="bar|line|pie" width=… height=… format=…>`
 point) and ``<caption>``.  Bars, lines, wedges, axes and grid lines are ReportLab graphics shapes (vector,
 drawn with ``renderPDF``); every label — ticks, categories, legend — goes through the CLREQ line breaker
 and ``draw_line`` with the theme's fonts, so Chinese labels use the document's CJK face and nothing falls
-back to Helvetica.  Drawing is deterministic: the same data gives the same PDF operators.
+back to Helvetica.  Drawing is deterministic: the same data gives the same PDF operators.  In a tagged
+document the plot is one ``Figure`` whose ``/Alt`` reads out the data, series by series.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ..spec.inline import Span
 from ..spec.models import Format
 from . import extensions
 from .breaker import break_lines
+from .structure import marked
 from .text import ParaFormat
 from .textobject import draw_line
 
@@ -52,8 +54,9 @@ class ChartFlowable(Flowable):
 
     def __init__(self, kind: str, categories: list[str], series: list[Series], fmt: Format, *, lang: str,
                  width_frac: float, height: float, label, format_value, colors: list[tuple], ink: tuple,
-                 rule: tuple):
+                 rule: tuple, tag: int | None = None):
         super().__init__()
+        self.tag = tag                      # the Figure element (tagged documents)
         self.kind, self.categories, self.series, self.fmt = kind, categories, series, fmt
         self.lang = lang
         self.width_frac, self.box_h = width_frac, height
@@ -108,10 +111,11 @@ class ChartFlowable(Flowable):
         w = self.width * self.width_frac
         x0 = (self.width - w) / 2
         self.size = self.label("0")[0].style.size if self.label("0") else 7.5
-        if self.kind == "pie":
-            self._pie(x0, w)
-        else:
-            self._xy(x0, w)
+        with marked(self.canv, self.tag):
+            if self.kind == "pie":
+                self._pie(x0, w)
+            else:
+                self._xy(x0, w)
 
     def _drawing(self, w, h):
         from reportlab.graphics.shapes import Drawing
@@ -296,10 +300,13 @@ def make_chart(ts, el: T.Element) -> list:
         out += ts.bilingual(title, lambda lg, spans, second: ts.block(
             spans, lg, title_style, keep=True, indent=False, align="center", space_before=6,
             color=theme.stacked_secondary if second else None, scale=0.85 if second else 1.0))
+    # what a reader who cannot see the plot is told: its data, series by series
+    alt = "; ".join(f"{ser.name}: " + ", ".join(f"{c} {ts.format_value(v, fmt, lang)}" for c, v in zip(cats, ser.values))
+                    for ser in series)
     out.append(ChartFlowable(kind, cats, series, fmt, lang=lang, width_frac=_float(el.attrs.get("width", "1"),
                              "chart width"), height=_float(el.attrs.get("height", "70"), "chart height") * mm,
                              label=label, format_value=ts.format_value, colors=colors, ink=theme.color("text"),
-                             rule=theme.color("rule")))
+                             rule=theme.color("rule"), tag=ts.element("Figure", alt=alt or kind)))
     if caption:
         out += ts.caption(caption, "caption")
     return out

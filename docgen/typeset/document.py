@@ -4,6 +4,10 @@ Pure: no files are read or written here except font files (through the font load
 as bytes.  When the layout needs facts only known after pagination (the total page count in a folio,
 page numbers in the table of contents) the document is laid out twice: the first pass only paginates
 (line breaks are reused by the second), the second draws.
+
+A tagged document (the default) also gives its logical structure: each block names its element as its
+flowables are made (typeset/structure.py), the drawing records the marked content, and
+:attr:`TypesetResult.structure` hands the records to docgen/pdf, which writes the structure tree.
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from .breaker import break_lines, missing_chars
 from .text import ParaFormat, Run
 from .textobject import draw_line
 from .styles import Styler, lang_of
+from .structure import BCP47, Structure, artifact
 from .table import TextTable
 
 
@@ -50,6 +55,7 @@ class TypesetResult:
     pages: int
     warnings: list[str] = field(default_factory=list)
     headings: list[tuple[int, str, int]] = field(default_factory=list)   # (level, text, page)
+    structure: list[dict] | None = None      # a tagged document's elements (typeset/structure.py)
 
 
 class _Doc(BaseDocTemplate):
@@ -60,6 +66,7 @@ class _Doc(BaseDocTemplate):
         self.outline_level = -1
         self.blank_pages: set[int] = set()           # pages that ended with nothing on them
         self.unnumbered_pages: set[int] = set()      # pages a flowable asked to go without a folio
+        self.structure: Structure | None = None      # what the drawing records, in a tagged document
         super().__init__(buf, **kw)
 
 
@@ -102,8 +109,10 @@ class Typesetter:
     without one."""
 
     def __init__(self, tree: T.LayoutTree, theme: Theme, layout_dir, pictures: dict[str, Picture],
-                 meta: dict, *, format_value: Callable[[Any, Format | None, str], str]):
+                 meta: dict, *, format_value: Callable[[Any, Format | None, str], str], tagged: bool = True):
         self.tree = tree
+        self.tagged = tagged                           # record the logical structure (PDF/UA)
+        self.structure: Structure | None = None        # this pass's, while flowables are made
         self.theme = theme
         self.layout_dir = layout_dir                   # fonts named relative to the layout folder
         self.sty = Styler(theme, layout_dir)
@@ -149,14 +158,31 @@ class Typesetter:
             got = self._state[key] = factory()
         return got
 
+    def element(self, role: str, parent: int = 0, **attrs) -> int | None:
+        """A structure element for content about to be made (None in an untagged document): ``role`` a
+        standard structure type (P, H1, LI, TD…), ``parent`` its parent element (0: the Document),
+        ``attrs`` its lang, alt, scope.  Extensions tag their text by passing it to :meth:`block`."""
+        if self.structure is None:
+            return None
+        return self.structure.element(role, parent or 0, **attrs)
+
     def block(self, spans, lang, style_name, *, color=None, scale=1.0, keep=None, space_before=None,
                space_after=None, align=None, indent=True, on_draw=None, label=None, left=0.0,
-               bullet=None) -> TextBlock:
+               bullet=None, role="P", parent=None, tag=None) -> TextBlock:
         """A paragraph of ``spans`` in language ``lang`` and theme style ``style_name``; the keywords
         override the style (``keep``: keep with next; ``indent``: first-line indent; ``on_draw(canvas,
-        block)``: called when it is drawn; ``label``/``left``/``bullet``: a list item's marker)."""
+        block)``: called when it is drawn; ``label``/``left``/``bullet``: a list item's marker; ``role``,
+        ``parent``: its structure element's type and parent element; ``tag``: an element made already)."""
         st = self.sty.style(style_name)
         lg = lang_of(lang, spans)
+        label_tag = None
+        if self.structure is not None and tag is None:
+            if role == "LI":               # a list item: LI holding Lbl (when there is a label) and LBody
+                li = self.structure.element("LI", parent or 0, lang=BCP47[lg])
+                label_tag = self.structure.element("Lbl", li) if label else None
+                tag = self.structure.element("LBody", li)
+            else:
+                tag = self.structure.element(role, parent or 0, lang=BCP47[lg])
         return TextBlock(
             self.runs(spans, style_name, color=color, scale=scale),
             self.sty.para_format(st, lg, align=align, indent=indent),
@@ -164,7 +190,7 @@ class Typesetter:
             space_before=st.space_before if space_before is None else space_before,
             space_after=st.space_after if space_after is None else space_after,
             keep_with_next=st.keep_with_next if keep is None else keep, on_draw=on_draw,
-            label_runs=label, left=left, bullet=bullet, memo=self._breaks)
+            label_runs=label, left=left, bullet=bullet, memo=self._breaks, tag=tag, label_tag=label_tag)
 
     def languages_of(self, texts: T.Texts) -> list[tuple[str, list[Span]]]:
         """(language, spans) of ``texts`` in the edition's language order; ("*", spans) for text that is
@@ -261,10 +287,11 @@ class Typesetter:
         def mk(lg, spans, second):
             on = mark if first[0] else None
             first[0] = False
+            role = f"H{min(b.level, 6)}"
             if second and self.mode == "stacked":
                 return self.block(spans, lg, style, color=self.theme.stacked_secondary, scale=0.8,
-                                   space_before=0, keep=True, on_draw=on)
-            return self.block(spans, lg, style, on_draw=on,
+                                   space_before=0, keep=True, on_draw=on, role=role)
+            return self.block(spans, lg, style, on_draw=on, role=role,
                                keep=True, space_after=2 if self.mode == "stacked" and len(items) > 1 else None)
 
         return self.bilingual(b.texts, mk)
@@ -272,24 +299,36 @@ class Typesetter:
     def _list(self, b: T.ListNode) -> list:
         out = []
         st = self.sty.style(b.style)
+        lst = self.element("L", numbering="Decimal" if b.ordered else "Disc")
         for i, it in enumerate(b.items, 1):
             def mk(lg, spans, second, i=i):
                 lab = self.runs([Span(f"{i}.")], b.style) if b.ordered else None
                 return self.block(spans, lg, b.style, color=self.theme.stacked_secondary if second else None,
                                    indent=False, label=lab, left=st.size * (2.0 if b.ordered else 1.4),
                                    bullet=None if b.ordered else self.theme.color("accent"),
-                                   align="left" if lang_of(lg, spans) == "en" else None)
+                                   align="left" if lang_of(lg, spans) == "en" else None, role="LI", parent=lst)
             out += self.bilingual(it, mk)
         if out:
             out[-1].spaceAfter = max(out[-1].spaceAfter, self.sty.style("body").space_after)
         return out
 
-    def caption(self, texts: T.Texts, style: str) -> list:
-        """One unindented block per language of ``texts`` in theme style ``style``."""
+    def caption(self, texts: T.Texts, style: str, parent: int | None = None) -> list:
+        """One unindented block per language of ``texts`` in theme style ``style`` (tagged as a Caption of
+        ``parent``, or of the Document)."""
         out = []
         for lg, spans in self.languages_of(texts):
-            out.append(self.block(spans, lg, style, indent=False))
+            out.append(self.block(spans, lg, style, indent=False, role="Caption", parent=parent))
         return out
+
+    def alt_text(self, b: T.Figure) -> str:
+        """A figure's alternate description: its ``alt:`` in the edition's languages; for a generated
+        picture without one, the text it carries or a description from its prompt; else its caption."""
+        parts = ["".join(s.text for s in spans) for _, spans in self.languages_of(b.alt)]
+        if not any(parts) and b.request is not None:
+            parts = [t for _, t in b.request.text] or [b.request.prompt[:200]]
+        if not any(parts):
+            parts = ["".join(s.text for s in spans) for _, spans in self.languages_of(b.caption)]
+        return " / ".join(p.strip() for p in parts if p.strip()) or (self.meta.get("title") or "picture")
 
     def _frame_height(self) -> float:
         return geometry.min_frame_height(self.theme) * mm * 0.96
@@ -308,24 +347,28 @@ class Typesetter:
         label = None
         if pic.ai_generated and self.theme.region_label:
             label = self.runs([Span("AI 生成 · AI-generated")], "caption", color="#ffffff", scale=0.85)
+        tag = self.element("Figure", alt=self.alt_text(b))
+        # the caption follows the figure as its sibling: a reader gives a Figure's Alt instead of its content
         fig = Figure(pic.png, None, b.height * mm if b.height else None, pic.aspect, b.width,
-                     caption=self.caption(b.caption, b.style), overlay=overlay, label=label,
+                     caption=self.caption(b.caption, b.style), overlay=overlay, label=label, tag=tag,
                      overlay_plate=pic.overlay_plate,
                      full_bleed=b.full_bleed, max_h=self._frame_height(),
                      space_after=self.sty.style(b.style).space_after)
         return [fig]
 
     def _table(self, b: T.TableNode) -> list:
-        return [_TableBox(self, b)] + self.caption(b.caption, "caption")
+        table = self.element("Table")
+        return [_TableBox(self, b, table)] + self.caption(b.caption, "caption", parent=table)
 
     def _toc(self, b: T.Toc) -> list:
         out = []
+        toc = self.element("TOC")
         for lg, spans in self.languages_of(b.title)[:1] if self.mode != "stacked" else self.languages_of(b.title):
-            out.append(self.block(spans, lg, "toc-title", indent=False,
+            out.append(self.block(spans, lg, "toc-title", indent=False, role="Caption", parent=toc,
                                    space_after=self.sty.style("toc-title").space_after))
         if self.mode == "parallel" and len(self.languages_of(b.title)) > 1:
             out = [self.block(sum((sp + [Span(" · ")] for _, sp in self.languages_of(b.title)), [])[:-1],
-                               "zh", "toc-title", indent=False)]
+                               "zh", "toc-title", indent=False, role="Caption", parent=toc)]
         st = self.sty.style(b.style)
         depth = self.theme.toc_depth
         for level, title, key in self._toc_headings():
@@ -336,7 +379,8 @@ class Typesetter:
             runs = self.runs([Span(title)], b.style)
             fmt = ParaFormat(align="left", lang="zh")
             out.append(TocEntry(runs, fmt, key, level, st.leading_pt(), st.size,
-                                page_of=self._page_of, number_runs=lambda s, n=b.style: self.runs([Span(s)], n)))
+                                page_of=self._page_of, number_runs=lambda s, n=b.style: self.runs([Span(s)], n),
+                                tag=self.element("TOCI", toc, lang=BCP47[lang_of("*", [Span(title)])])))
         return out
 
     def _toc_headings(self):
@@ -368,15 +412,21 @@ class Typesetter:
         return out
 
     def _background(self, canv, doc, pt):
+        canv._docgen_structure = doc.structure          # what this page's drawing records into
         if pt.background and not doc.dry:
-            canv.saveState()
-            canv.setFillColorRGB(*self.theme.color(pt.background))
-            canv.rect(0, 0, self.page_w, self.page_h, stroke=0, fill=1)
-            canv.restoreState()
+            with artifact(canv, "Background"):
+                canv.saveState()
+                canv.setFillColorRGB(*self.theme.color(pt.background))
+                canv.rect(0, 0, self.page_w, self.page_h, stroke=0, fill=1)
+                canv.restoreState()
 
     def _running(self, canv, doc, pt):
         if doc.dry:
             return
+        with artifact(canv, "Pagination"):         # running heads, rules and folios are not the text
+            self._running_parts(canv, doc, pt)
+
+    def _running_parts(self, canv, doc, pt):
         page = canv.getPageNumber()
         edition = self.mode
         sec = self._section_at(page)
@@ -476,6 +526,7 @@ class Typesetter:
         doc.addPageTemplates(templates)
         self.headings = []
         self._state = {}
+        self.structure = doc.structure = Structure() if self.tagged and not dry else None
         story = self.flowables()
         try:
             doc.build(story)
@@ -501,7 +552,8 @@ class Typesetter:
             self._sections = dict(d2.section_of_page)
         pages = {k: v for k, v in d2.heading_pages.items()}
         heads = [(lvl, title, pages.get(key, 0)) for lvl, title, key in self.headings]
-        return TypesetResult(pdf=pdf, pages=d2.page, warnings=list(self.warnings), headings=heads)
+        return TypesetResult(pdf=pdf, pages=d2.page, warnings=list(self.warnings), headings=heads,
+                             structure=d2.structure.records() if d2.structure is not None else None)
 
 
 class _TableBox(TextTable):
@@ -509,13 +561,14 @@ class _TableBox(TextTable):
     column widths are fractions of the frame width, and across frames the table splits by rows with the
     header row repeated (see typeset/table.py).  Built fresh for each pass of a two-pass layout."""
 
-    def __init__(self, ts: "Typesetter", node: T.TableNode):
-        header, rows, widths, style = _make_table(ts, node)
+    def __init__(self, ts: "Typesetter", node: T.TableNode, table: int | None = None):
+        header, rows, widths, style = _make_table(ts, node, table)
         super().__init__(header, rows, widths, space_after=ts.sty.style("body").space_after + 4, **style)
 
 
-def _make_table(ts: Typesetter, node: T.TableNode) -> tuple[list, list, list[float], dict]:
-    """The cells (header row, body rows), relative column widths and look of a body table."""
+def _make_table(ts: Typesetter, node: T.TableNode, table: int | None = None) -> tuple[list, list, list[float], dict]:
+    """The cells (header row, body rows), relative column widths and look of a body table; tagged, the
+    cells are TH (scope Column) in THead and TD in TBody of the element ``table``."""
     n = len(node.header)
     rel = list(node.widths or [])[:n]
     rel += [1.0] * (n - len(rel))
@@ -524,14 +577,30 @@ def _make_table(ts: Typesetter, node: T.TableNode) -> tuple[list, list, list[flo
     sec = ts.theme.stacked_secondary
     langs_of, block = ts.languages_of, ts.block
 
-    def cell(texts, style, j):
+    element = ts.element
+
+    def cell(texts, style, j, tr, role):
+        items = langs_of(texts)
+        el = one = None
+        if tr is not None:
+            scope = "Column" if role == "TH" else None
+            if len(items) == 1:     # one language: its text is the cell's own content (no P inside)
+                one = el = element(role, tr, scope=scope, lang=BCP47[lang_of(*items[0])])
+            else:
+                el = element(role, tr, scope=scope)
         return [block(spans, lg, style, indent=False, align=align[j],
                       color=sec if k > 0 else None, scale=0.92 if k > 0 else 1.0,
-                      space_before=0, space_after=0, keep=False)
-                for k, (lg, spans) in enumerate(langs_of(texts))]
+                      space_before=0, space_after=0, keep=False, parent=el, tag=one)
+                for k, (lg, spans) in enumerate(items)]
 
-    header = [cell(c, "table-head", j) for j, c in enumerate(node.header)]
-    rows = [[cell(c, "table", j) for j, c in enumerate(r)] for r in node.rows]
+    def row(r, part, role):
+        tr = element("TR", part) if part is not None else None
+        return [cell(c, "table-head" if role == "TH" else "table", j, tr, role) for j, c in enumerate(r)]
+
+    tagged = table is not None
+    header = row(node.header, element("THead", table) if tagged else None, "TH")
+    body = element("TBody", table) if tagged else None
+    rows = [row(r, body, "TD") for r in node.rows]
     colors = ts.theme.colors
     style = dict(
         padding=(4.0, 4.0, 2.5, 3.5),                               # left, right, top, bottom

@@ -13,6 +13,10 @@ The contract — all a factory may use of the Typesetter (nothing with a leading
   ``ts.languages_of(texts)`` ((lang, spans) in edition order), ``ts.note_missing(runs, spans)`` (warn
   about characters no font covers, for runs built by hand), ``ts.format_value(value, Format, lang)``
   (numbers as the spec formats them);
+* structure (tagged PDF): ``ts.element(role, parent, **attrs)`` (a structure element, None when untagged),
+  ``ts.block(…, role=, parent=, tag=)``; a flowable draws its content inside
+  ``typeset.structure.marked(canvas, element)`` or passes the element to ``draw_line(…, tag)``, and its
+  decoration inside ``typeset.structure.artifact(canvas)``; lines drawn without either are a ``P`` each;
 * state: ``ts.state(key, factory)``, the extension's own object for the current layout pass (a two-pass
   document starts over in the second);
 * read-only facts: ``ts.theme``, ``ts.sty`` (the theme's styles and font stacks), ``ts.tree``,

@@ -1,6 +1,8 @@
 """Flowables: layout-tree content (already styled into runs) in, ReportLab flowables that break across
 frames and pages out.  Every line of text goes through the CLREQ line breaker; nothing here uses
-ReportLab's Paragraph, so user text is never parsed as markup.
+ReportLab's Paragraph, so user text is never parsed as markup.  Each flowable carries the structure
+element its text belongs to (``tag``, see typeset/structure.py); what is decoration (bullets, leader dots,
+the AI label and its plate) is drawn as an artifact.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Callable, Sequence
 from reportlab.platypus.flowables import Flowable
 
 from .breaker import break_lines, quick_line
+from .structure import artifact, marked, structure_of
 from .text import Line, ParaFormat, Run
 from .textobject import draw_line, draw_lines
 
@@ -40,8 +43,10 @@ class TextBlock(Flowable):
                  space_before: float = 0.0, space_after: float = 0.0, keep_with_next: bool = False,
                  label: str | None = None, label_runs: Sequence[Run] | None = None, left: float = 0.0,
                  lines: list[Line] | None = None, on_draw: Callable | None = None, bullet=None,
-                 memo: dict | None = None):
+                 memo: dict | None = None, tag: int | None = None, label_tag: int | None = None):
         super().__init__()
+        self.tag = tag                        # structure element of the text (None: untagged or a P of its own)
+        self.label_tag = label_tag            # ... of the list label
         self.runs = list(runs)
         self.fmt = fmt
         self.size = size
@@ -105,9 +110,9 @@ class TextBlock(Flowable):
             return []
         first = TextBlock([], self.fmt, size=self.size, leading=self.leading, space_before=self.spaceBefore,
                           label_runs=self.label_runs, left=self.left, lines=lines[:n], on_draw=self.on_draw,
-                          bullet=self.bullet)
+                          bullet=self.bullet, tag=self.tag, label_tag=self.label_tag)
         rest = TextBlock([], self.fmt, size=self.size, leading=self.leading, space_after=self.spaceAfter,
-                         keep_with_next=self.keepWithNext, left=self.left, lines=lines[n:])
+                         keep_with_next=self.keepWithNext, left=self.left, lines=lines[n:], tag=self.tag)
         return [first, rest]
 
     # -- drawing -----------------------------------------------------------------------------------------
@@ -128,17 +133,18 @@ class TextBlock(Flowable):
         lines = self.lines(self.width)
         left = self.left
         if self.label_runs:
-            # the label first: the text layer reads "5. item…", not the item's first line, then "5."
+            # the label first: Lbl comes before LBody in the structure
             lab = break_lines(self.label_runs, max(1.0, self.left), ParaFormat(align="left"))
             if lab:
-                draw_line(c, lab[0], 0, self.baseline(0))
-        draw_lines(c, [(line, left, self.baseline(i)) for i, line in enumerate(lines)])   # links included
+                draw_line(c, lab[0], 0, self.baseline(0), self.label_tag)
+        draw_lines(c, [(line, left, self.baseline(i)) for i, line in enumerate(lines)], self.tag)   # links too
         if self.bullet is not None:
             # a bullet is a mark, not text: drawn as a disc so the text layer holds only the item's words
-            c.saveState()
-            c.setFillColorRGB(*self.bullet)
-            c.circle(self.left * 0.35, self.baseline(0) + self.size * 0.32, self.size * 0.15, stroke=0, fill=1)
-            c.restoreState()
+            with artifact(c):
+                c.saveState()
+                c.setFillColorRGB(*self.bullet)
+                c.circle(self.left * 0.35, self.baseline(0) + self.size * 0.32, self.size * 0.15, stroke=0, fill=1)
+                c.restoreState()
 
 
 class Pair(Flowable):
@@ -202,8 +208,9 @@ class Figure(Flowable):
                  width_frac: float = 1.0, caption: list[Flowable] | None = None, overlay: list[Run] | None = None,
                  overlay_color=(1, 1, 1), label: list[Run] | None = None, full_bleed: bool = False,
                  max_h: float | None = None, space_after: float = 6.0, on_draw: Callable | None = None,
-                 overlay_plate: bool = False):
+                 overlay_plate: bool = False, tag: int | None = None):
         super().__init__()
+        self.tag = tag                  # the Figure element (its Alt describes picture and overlay text)
         self.png = png
         self.box_h = box_h
         self.aspect = aspect
@@ -257,12 +264,14 @@ class Figure(Flowable):
         iw, ih = img.getSize()
         scale = max(w / iw, h / ih)                 # cover the box, crop the rest
         dw, dh = iw * scale, ih * scale
-        c.saveState()
-        p = c.beginPath()
-        p.rect(x, y, w, h)
-        c.clipPath(p, stroke=0, fill=0)
-        c.drawImage(img, x + (w - dw) / 2, y + (h - dh) / 2, dw, dh)
-        c.restoreState()
+        with marked(c, self.tag):
+            c.saveState()
+            p = c.beginPath()
+            p.rect(x, y, w, h)
+            c.clipPath(p, stroke=0, fill=0)
+            c.drawImage(img, x + (w - dw) / 2, y + (h - dh) / 2, dw, dh)
+            c.restoreState()
+        tagged = structure_of(c) is not None
         if self.overlay:
             lines = break_lines(self.overlay, w * 0.86, ParaFormat(align="center"))
             size = self.overlay[0].style.size
@@ -273,23 +282,27 @@ class Figure(Flowable):
                 ink = self.overlay[0].style.color
                 dark = sum(ink) / 3 < 0.5
                 wmax = max(ln.width for ln in lines) + size
-                c.saveState()
-                c.setFillColorRGB(*((1, 1, 1) if dark else (0, 0, 0)), alpha=0.72)
-                c.roundRect(x + (w - wmax) / 2, top - len(lines) * lead - size * 0.3, wmax,
-                            len(lines) * lead + size * 0.6, size * 0.3, stroke=0, fill=1)
-                c.restoreState()
+                with artifact(c):
+                    c.saveState()
+                    c.setFillColorRGB(*((1, 1, 1) if dark else (0, 0, 0)), alpha=0.72)
+                    c.roundRect(x + (w - wmax) / 2, top - len(lines) * lead - size * 0.3, wmax,
+                                len(lines) * lead + size * 0.6, size * 0.3, stroke=0, fill=1)
+                    c.restoreState()
             for i, line in enumerate(lines):
-                draw_line(c, line, x + w * 0.07, top - (i + 1) * lead + (lead - size) / 2 + size * 0.12)
+                draw_line(c, line, x + w * 0.07, top - (i + 1) * lead + (lead - size) / 2 + size * 0.12,
+                          self.tag if tagged and self.tag is not None else None)
         if self.label:
+            # the visible AI label is an artifact: the implicit label (XMP) is what the standard reads
             lines = break_lines(self.label, w - 6, ParaFormat(align="right"))
             size = self.label[0].style.size
-            c.saveState()
-            c.setFillColorRGB(0, 0, 0, alpha=0.55)
-            lw = max((ln.width for ln in lines), default=0) + 6
-            c.rect(x + w - lw - 3, y + 3, lw, size * 1.6, stroke=0, fill=1)
-            c.restoreState()
-            if lines:
-                draw_line(c, lines[0], x, y + 3 + size * 0.5)   # right-aligned in w - 6: 3 pt inside the plate
+            with artifact(c):
+                c.saveState()
+                c.setFillColorRGB(0, 0, 0, alpha=0.55)
+                lw = max((ln.width for ln in lines), default=0) + 6
+                c.rect(x + w - lw - 3, y + 3, lw, size * 1.6, stroke=0, fill=1)
+                c.restoreState()
+                if lines:
+                    draw_line(c, lines[0], x, y + 3 + size * 0.5)   # right-aligned in w - 6: 3 pt inside the plate
         yy = self.cap_h
         for f in self.caption:
             fh = f.wrap(self.width, self.cap_h)[1]
@@ -301,8 +314,10 @@ class TocEntry(Flowable):
     """One table-of-contents line: title, dot leader, page number (right), linked to the heading."""
 
     def __init__(self, runs: list[Run], fmt: ParaFormat, key: str, level: int, leading: float, size: float,
-                 page_of: Callable[[str], int | None], number_runs: Callable[[str], list[Run]]):
+                 page_of: Callable[[str], int | None], number_runs: Callable[[str], list[Run]],
+                 tag: int | None = None):
         super().__init__()
+        self.tag = tag                  # the TOCI element
         self.runs, self.fmt, self.key, self.level = runs, fmt, key, level
         self.leading, self.size = leading, size
         self.page_of, self.number_runs = page_of, number_runs
@@ -323,9 +338,10 @@ class TocEntry(Flowable):
         if _dry(c):
             return
         n = len(self._lines)
+        tag = self.tag
         for i, line in enumerate(self._lines):
             draw_line(c, line, self.indent, self.height - (i + 1) * self.leading + (self.leading - self.size) / 2
-                      + self.size * 0.12)
+                      + self.size * 0.12, tag)
         y = self.height - n * self.leading + (self.leading - self.size) / 2 + self.size * 0.12
         page = self.page_of(self.key)
         last = self._lines[-1] if self._lines else None
@@ -333,14 +349,20 @@ class TocEntry(Flowable):
         num = str(page) if page is not None else ""
         nl = break_lines(self.number_runs(num), self.slot, ParaFormat(align="right")) if num else []
         x_num = self.width - (nl[0].width if nl else 0)
-        c.saveState()
-        c.setFillColorRGB(0.55, 0.55, 0.55)
-        dot = self.size * 0.6
-        xd = x_end + (dot - (x_end % dot))
-        while xd < x_num - self.size * 0.6:
-            c.circle(xd, y + self.size * 0.12, self.size * 0.045, stroke=0, fill=1)   # leader dots as paths
-            xd += dot
-        c.restoreState()
+        with artifact(c):
+            c.saveState()
+            c.setFillColorRGB(0.55, 0.55, 0.55)
+            dot = self.size * 0.6
+            xd = x_end + (dot - (x_end % dot))
+            while xd < x_num - self.size * 0.6:
+                c.circle(xd, y + self.size * 0.12, self.size * 0.045, stroke=0, fill=1)   # leader dots as paths
+                xd += dot
+            c.restoreState()
         if nl:
-            draw_line(c, nl[0], self.width - self.slot, y)
+            draw_line(c, nl[0], self.width - self.slot, y, tag)
+        st = structure_of(c)
+        if st is not None and tag is not None:
+            title = "".join(p.text for ln in self._lines for p in ln.pieces)
+            st.annotation(tag, c.getPageNumber() - 1, len(c._annotationrefs),
+                          f"{title} {num}".strip())
         c.linkRect("", self.key, (self.indent, 0, self.width, self.height), relative=1)

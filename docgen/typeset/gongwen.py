@@ -6,6 +6,10 @@ height within the row, and 3号 text advances one grid cell per Chinese characte
 space between elements is whole rows, tables have rows of whole grid rows, and the 版记 takes the last
 rows of the type area, so the body never drifts off the grid.  Where each element goes follows the
 standard's section 7: 版头 (7.2), 主体 (7.3), 版记 (7.4).
+
+Tagged, the structure follows that element order: the title is an ``H1``, headings 一、（一）1.（1） are
+``H2``–``H5``, paragraphs and the other elements are a ``P`` each (a reference translation a ``P`` with
+``/Lang en``); the red rules, the seal and the 版记 rules are artifacts.
 """
 from __future__ import annotations
 
@@ -25,9 +29,10 @@ from ..spec.inline import Span
 from . import extensions
 from .flowables import TextBlock
 from .fonts import FontStack
+from .structure import BCP47, artifact, structure_of
 from .breaker import break_lines
 from .text import NO_END, NO_START, Line, ParaFormat, Run, TextStyle
-from .textobject import draw_line
+from .textobject import draw_line, draw_lines
 from .styles import lang_of
 
 _EPS = 1e-6
@@ -135,9 +140,10 @@ class Rows(Flowable):
     where text of its size sits in a row.  ``decorate(canvas, rows)`` draws anything else (rules, seals)."""
 
     def __init__(self, g: Grid, rows: list[list[tuple[float, Line]]], *, splittable: bool = False,
-                 decorate=None, keep_with_next: bool = False):
+                 decorate=None, keep_with_next: bool = False, tag: int | None = None):
         super().__init__()
         self.g, self.rows, self.splittable, self.decorate = g, rows, splittable, decorate
+        self.tag = tag                  # the structure element of its text (None: a P made when drawn)
         self.keepWithNext = keep_with_next
 
     def wrap(self, aw, ah):
@@ -148,7 +154,8 @@ class Rows(Flowable):
         n = int((ah + _EPS) // self.g.row)
         if not self.splittable or n <= 0 or n >= len(self.rows):
             return []
-        return [Rows(self.g, self.rows[:n], splittable=True), Rows(self.g, self.rows[n:], splittable=True)]
+        return [Rows(self.g, self.rows[:n], splittable=True, tag=self.tag),
+                Rows(self.g, self.rows[n:], splittable=True, tag=self.tag)]
 
     def row_top(self, i: int) -> float:
         return self.height - i * self.g.row
@@ -157,11 +164,16 @@ class Rows(Flowable):
         c = self.canv
         if getattr(getattr(c, "_doctemplate", None), "dry", False):
             return
+        st = structure_of(c)
+        if st is not None and self.tag is None:
+            self.tag = st.element("P")
+        placed = []
         for i, items in enumerate(self.rows):
             for x, line in items:
                 if line is not None:
                     size = max((p.size for p in line.pieces), default=self.g.row / 2)
-                    draw_line(c, line, x, self.row_top(i) - self.g.baseline(size))
+                    placed.append((line, x, self.row_top(i) - self.g.baseline(size)))
+        draw_lines(c, placed, self.tag)           # one text object, one marked-content sequence
         if self.decorate is not None:
             self.decorate(c, self)
 
@@ -208,19 +220,23 @@ class GridBlock(TextBlock):
             self.on_draw(c, self)
         if getattr(getattr(c, "_doctemplate", None), "dry", False):
             return
+        placed = []
         for i, line in enumerate(self.lines(self.width)):
             slack = max(0.0, self.width - self.left - line.width)
             x = self.left + {"center": slack / 2, "right": slack}.get(self.place, 0.0)
-            draw_line(c, line, x, self.baseline(i))
+            placed.append((line, x, self.baseline(i)))
+        draw_lines(c, placed, self.tag)
 
 
 def _block(ts, g: Grid, spans: list[Span], lang: str, style: str, *, indent: bool = True, keep=None,
-           on_draw=None, place: str = "left", color=None) -> GridBlock:
+           on_draw=None, place: str = "left", color=None, role: str = "P", parent: int | None = None,
+           scope: str | None = None) -> GridBlock:
     st = ts.sty.style(style)
     lg = lang_of(lang, spans)
     return GridBlock(_runs(ts, spans, style, color=color), _fmt(ts, g, style, lg, indent=indent),
                      size=st.size, leading=g.row, space_before=0, space_after=0,
-                     keep_with_next=st.keep_with_next if keep is None else keep, on_draw=on_draw, place=place)
+                     keep_with_next=st.keep_with_next if keep is None else keep, on_draw=on_draw, place=place,
+                     tag=ts.element(role, parent or 0, lang=BCP47[lg], scope=scope))
 
 
 def _translated(ts, g: Grid, texts: T.Texts, primary) -> list:
@@ -388,11 +404,12 @@ def _head(ts, el: T.Element) -> list:
     def decorate(c, fl: Rows):
         for kind, x, y, line in deco:
             draw_line(c, line, x, fl.height - y)
-        c.saveState()
-        c.setStrokeColorRGB(*red)
-        c.setLineWidth(1.5)
-        c.line(0, fl.height - rule_y, fl.width, fl.height - rule_y)    # 版头分隔线, as wide as the 版心
-        c.restoreState()
+        with artifact(c):
+            c.saveState()
+            c.setStrokeColorRGB(*red)
+            c.setLineWidth(1.5)
+            c.line(0, fl.height - rule_y, fl.width, fl.height - rule_y)    # 版头分隔线, as wide as the 版心
+            c.restoreState()
 
     # the title goes two rows below the rule (7.3.1)
     return [Rows(g, grid_rows, decorate=decorate), BlankRows(g, 2)]
@@ -402,7 +419,7 @@ def _title(ts, el: T.Element) -> list:
     g = grid_of(ts)
 
     def primary(lg, spans):
-        return [Rows(g, _title_rows(ts, g, spans, lg, "gw-title"))]
+        return [Rows(g, _title_rows(ts, g, spans, lg, "gw-title"), tag=ts.element("H1", lang=BCP47[lang_of(lg, spans)]))]
     # 主送机关 one row below the title (7.3.2)
     return _translated(ts, g, el.texts, primary) + [BlankRows(g, 1)]
 
@@ -461,7 +478,7 @@ def _heading(ts, el: T.Element) -> list:
     def primary(lg, spans):
         text = "".join(s.text for s in spans)
         sp = ([Span(number)] + list(spans)) if auto and lg != "en" and not _NUMBERED.match(text) else spans
-        return [_block(ts, g, sp, lg, style, on_draw=mark, keep=True)]
+        return [_block(ts, g, sp, lg, style, on_draw=mark, keep=True, role=f"H{level + 1}")]
     return _remember(ts, _translated(ts, g, el.texts, primary))
 
 
@@ -483,19 +500,27 @@ def _table(ts, el: T.Element) -> list:
     col_w = [w * g.pitch + 2 * pad for w in widths]
     col_w[-1] = g.width - sum(col_w[:-1])
 
-    def cell(c, style, j):
+    table = ts.element("Table")
+    head_part = ts.element("THead", table) if table is not None and header else None
+    body_part = ts.element("TBody", table) if table is not None else None
+
+    def cell(c, style, j, tr):
         out = []
+        role = "TH" if style == "gw-table-head" else "TD"
         for lg, spans in ts.languages_of(c.texts)[:1]:
             blk = _block(ts, g, spans, lg, style, indent=False, keep=False,
-                         place="center" if style == "gw-table-head" else align[j] if j < len(align) else "left")
+                         place="center" if style == "gw-table-head" else align[j] if j < len(align) else "left",
+                         role=role, parent=tr, scope="Column" if role == "TH" else None)
             out.append(blk)
         return out or [BlankRows(g, 0)]
 
     data = []
     if header:
-        data.append([cell(c, "gw-table-head", j) for j, c in enumerate(header)])
+        tr = ts.element("TR", head_part) if head_part is not None else None
+        data.append([cell(c, "gw-table-head", j, tr) for j, c in enumerate(header)])
     for r in body:
-        data.append([cell(c, "gw-table", j) for j, c in enumerate(r)] + [[]] * (n - len(r)))
+        tr = ts.element("TR", body_part) if body_part is not None else None
+        data.append([cell(c, "gw-table", j, tr) for j, c in enumerate(r)] + [[]] * (n - len(r)))
     line = ts.theme.color("rule") if "rule" in ts.theme.colors else (0, 0, 0)
     from reportlab.lib.colors import Color
     t = Table(data, colWidths=col_w, repeatRows=1 if header else 0, splitByRow=1, minRowHeights=[g.row] * len(data))
@@ -576,25 +601,31 @@ def _sign(ts, el: T.Element) -> list:
             return
         cx = xd + date.width / 2
         cy = fl.row_top(blank)                   # the name and date sit just below the seal's centre
-        c.saveState()
-        c.setStrokeColorRGB(*red)
-        c.setFillColorRGB(*red)
-        c.setLineWidth(1.2 * mm)
-        c.circle(cx, cy, SEAL_RADIUS - 0.6 * mm, stroke=1, fill=0)
-        r_out, r_in = SEAL_RADIUS * 0.3, SEAL_RADIUS * 0.3 * 0.382
-        path = c.beginPath()
-        for i in range(10):
-            r = r_out if i % 2 == 0 else r_in
-            ang = math.pi / 2 + i * math.pi / 5
-            (path.moveTo if i == 0 else path.lineTo)(cx + r * math.cos(ang), cy + r * math.sin(ang))
-        path.close()
-        c.drawPath(path, stroke=0, fill=1)
-        c.restoreState()
+        with artifact(c):                        # a placeholder for the seal: decoration, not text
+            _seal(c, cx, cy, red)
 
     state = _state(ts)
     if state.last is not None:
         state.last.keepWithNext = True          # never a seal on a page without text (7.3.5.4)
     return _remember(ts, [Rows(g, rows, decorate=stamp)])
+
+
+def _seal(c, cx: float, cy: float, red) -> None:
+    """The seal placeholder: a red ring and star, 42 mm across."""
+    c.saveState()
+    c.setStrokeColorRGB(*red)
+    c.setFillColorRGB(*red)
+    c.setLineWidth(1.2 * mm)
+    c.circle(cx, cy, SEAL_RADIUS - 0.6 * mm, stroke=1, fill=0)
+    r_out, r_in = SEAL_RADIUS * 0.3, SEAL_RADIUS * 0.3 * 0.382
+    path = c.beginPath()
+    for i in range(10):
+        r = r_out if i % 2 == 0 else r_in
+        ang = math.pi / 2 + i * math.pi / 5
+        (path.moveTo if i == 0 else path.lineTo)(cx + r * math.cos(ang), cy + r * math.sin(ang))
+    path.close()
+    c.drawPath(path, stroke=0, fill=1)
+    c.restoreState()
 
 
 def _fuzhu(ts, el: T.Element) -> list:
@@ -665,23 +696,26 @@ class Banji(Flowable):
         g, row = self.g, self.g.row
         top = self.k * row                     # from the flowable's bottom = the 版心's bottom edge
         size = 14.0
+        st = structure_of(c)
+        tag = st.element("P") if st is not None else None          # the 版记's text, one paragraph
         for i, line in enumerate(self.chaosong):
             x = 0.0 if i == 0 else self.cx
-            draw_line(c, line, size + x, top - i * row - g.baseline(size))
+            draw_line(c, line, size + x, top - i * row - g.baseline(size), tag)
         if self.yinfa:
             left, right = self.yinfa
             y = row - g.baseline(size)
-            draw_line(c, left, size, y)
-            draw_line(c, right, self.width - size - right.width, y)
-        c.saveState()
-        c.setStrokeColorRGB(*self.color)
-        rules = [(top, BANJI_THICK), (0.0, BANJI_THICK)]
-        if self.chaosong and self.yinfa:
-            rules.append((row, BANJI_THIN))
-        for y, lw in rules:
-            c.setLineWidth(lw)
-            c.line(0, y, self.width, y)
-        c.restoreState()
+            draw_line(c, left, size, y, tag)
+            draw_line(c, right, self.width - size - right.width, y, tag)
+        with artifact(c):
+            c.saveState()
+            c.setStrokeColorRGB(*self.color)
+            rules = [(top, BANJI_THICK), (0.0, BANJI_THICK)]
+            if self.chaosong and self.yinfa:
+                rules.append((row, BANJI_THIN))
+            for y, lw in rules:
+                c.setLineWidth(lw)
+                c.line(0, y, self.width, y)
+            c.restoreState()
 
 
 def _banji(ts, el: T.Element) -> list:

@@ -11,6 +11,10 @@ Look (as the ReportLab table had it): header row on a tinted background, a rule 
 it, a hairline below every body row; cells top-aligned inside their padding.  A table split across
 frames repeats the header row at the top of each part; rows are never cut, except a row taller than a
 whole frame, which is split between the lines of its cells (like a paragraph) rather than failing.
+
+In a tagged document each cell block's lines are content of the block's element (``TextBlock.tag``, a
+``P`` in a ``TH``/``TD``), all in the part's one text object; the repeated header of a continued part, the
+header's tint and the rules are artifacts.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from typing import Sequence
 from reportlab.platypus.flowables import Flowable
 
 from .flowables import TextBlock
+from .structure import ARTIFACT, artifact, structure_of
 from .textobject import draw_lines
 
 # below ReportLab's frame tolerance (1e-6): whatever this table says fits, the frame accepts
@@ -84,6 +89,7 @@ class TextTable(Flowable):
         self.full_height = full_height
         self.spaceBefore = space_before
         self.spaceAfter = space_after
+        self.continued = False              # a later part: its header row repeats the first part's
         self._geoms: dict[float, _Geom] = {}      # geometry by width (rounded), see _geom
 
     # -- parts -----------------------------------------------------------------------------------------------
@@ -95,6 +101,7 @@ class TextTable(Flowable):
         p.head_background, p.rule_color, p.rules = self.head_background, self.rule_color, self.rules
         p.full_height = self.full_height
         p.spaceBefore, p.spaceAfter = self.spaceBefore, self.spaceAfter
+        p.continued = self.continued
         p._geoms = {key: geom} if geom is not None else {}
         return p
 
@@ -206,6 +213,7 @@ class TextTable(Flowable):
     def _finish_split(self, first: "TextTable", second: "TextTable") -> list:
         first.spaceAfter = 0.0
         second.spaceBefore = 0.0
+        second.continued = True
         return [first, second]
 
     # -- drawing ---------------------------------------------------------------------------------------------
@@ -217,10 +225,11 @@ class TextTable(Flowable):
         W, H = self.width, self.height
         lp, _, tp, _ = self.padding
         if self.header is not None and self.head_background is not None:
-            c.saveState()
-            c.setFillColorRGB(*self.head_background)
-            c.rect(0, H - g.head_h, W, g.head_h, stroke=0, fill=1)
-            c.restoreState()
+            with artifact(c):
+                c.saveState()
+                c.setFillColorRGB(*self.head_background)
+                c.rect(0, H - g.head_h, W, g.head_h, stroke=0, fill=1)
+                c.restoreState()
         # text, row by row and cell by cell (the reading order of the text layer)
         y = H
         xs = [x + lp for x in g.col_x]
@@ -228,7 +237,9 @@ class TextTable(Flowable):
         rows = ([self.header] if self.header is not None else []) + self.rows
         heights = ([g.head_h] if self.header is not None else []) + g.row_h
         placed = []
-        for row, h in zip(rows, heights):
+        tags = [] if structure_of(c) is not None else None
+        repeated = self.header is not None and self.continued
+        for r, (row, h) in enumerate(zip(rows, heights)):
             for cell, x, w in zip(row, xs, inner):
                 yc = y - tp
                 for b in cell:
@@ -237,11 +248,19 @@ class TextTable(Flowable):
                     lines = b.lines(w)
                     for i, line in enumerate(lines):
                         placed.append((line, x + b.left, yc - i * lead - off))
+                    if tags is not None:
+                        tags += [ARTIFACT if repeated and r == 0 else b.tag] * len(lines)
                     yc -= len(lines) * lead
             y -= h
-        draw_lines(c, placed)                               # links included
+        if tags is not None and None in tags:
+            tags = None                     # cells without elements: the table is one paragraph of its own
+        draw_lines(c, placed, tags)                         # links included
         # rules
         above, below_head, below_row = self.rules
+        with artifact(c):
+            self._draw_rules(c, g, W, H, above, below_head, below_row)
+
+    def _draw_rules(self, c, g, W, H, above, below_head, below_row):
         c.saveState()
         c.setStrokeColorRGB(*self.rule_color)
         c.setLineCap(1)
@@ -268,4 +287,4 @@ class TextTable(Flowable):
 
 def _lines_block(b: TextBlock, lines: list) -> TextBlock:
     """A block holding some of ``b`` 's lines, drawn like ``b``."""
-    return TextBlock([], b.fmt, size=b.size, leading=b.leading, left=b.left, lines=lines)
+    return TextBlock([], b.fmt, size=b.size, leading=b.leading, left=b.left, lines=lines, tag=b.tag)

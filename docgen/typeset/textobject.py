@@ -3,6 +3,8 @@
 :func:`draw_lines` writes placed :class:`~docgen.typeset.text.Line` s as one PDF text object (BT … ET),
 encoding glyphs through ReportLab's TrueType subsetting exactly as ``textOut`` would, with its own
 per-font encoding tables; underlines, link annotations and vector hyphens follow the text object.
+In a tagged document the text object is a marked-content sequence of its element (or of one element per
+line, for a table part), and underlines and hyphens are artifacts (see typeset/structure.py).
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import re
 
 from reportlab.lib.rl_accel import escapePDF
 
+from .structure import ARTIFACT, artifact, open_mark, structure_of
 from .text import Line
 
 def _n(v: float) -> str:
@@ -74,21 +77,48 @@ def _rgb(c) -> tuple | None:
     return tuple(c.rgb()) if hasattr(c, "rgb") else None
 
 
-def draw_line(canvas, line: Line, x0: float, baseline: float) -> None:
+_SPAN = -2                                          # the open sequence is an ActualText span
+
+
+def _plain(line: Line) -> str:
+    return "".join(pc.text for pc in line.pieces)
+
+
+def _text_string(text: str) -> str:
+    """A PDF text string of ``text``: ASCII as a literal (a quarter of the bytes), else UTF-16BE in hex."""
+    if text.isascii():
+        return "(%s)" % escapePDF(text)
+    return "<FEFF%s>" % text.encode("utf-16-be").hex().upper()
+
+
+def draw_line(canvas, line: Line, x0: float, baseline: float, tag=None) -> None:
     """Draw one line with its left edge at ``x0`` and its baseline at ``baseline`` on a ReportLab canvas
     (see :func:`draw_lines`)."""
-    draw_lines(canvas, ((line, x0, baseline),))
+    draw_lines(canvas, ((line, x0, baseline),), tag)
 
 
-def draw_lines(canvas, placed) -> None:
+def draw_lines(canvas, placed, tag=None) -> None:
     """Draw lines, each given as (line, left edge x0, baseline), on a ReportLab canvas, in that order.
 
     Writes one PDF text object (BT … ET) for all of them: per piece Tf/Tc/Tw only when they change, a text
     matrix and the glyphs, encoded through ReportLab's TrueType subsetting exactly as ``textOut`` does
     (the same operators ``beginText``/``setFont``/``setCharSpace``/``textOut`` would write, without their
     per-call overhead); underlines, link annotations and hyphens follow the text object.  Leaves Tc, Tw,
-    Ts, the render mode and the colours as it found them."""
+    Ts, the render mode and the colours as it found them.
+
+    ``tag`` (a tagged document only): the structure element the text belongs to, ``ARTIFACT``, or a list
+    of elements, one per placed line; None makes a paragraph of its own (extensions that draw lines one by
+    one: their text is tagged, in drawing order)."""
     doc = canvas._doc
+    st = structure_of(canvas)
+    tags = None
+    if st is not None:
+        if st.nested:
+            st = None                               # inside an artifact or an element's sequence already
+        elif tag is None:
+            tag = st.element("P")
+        elif tag.__class__ is list:
+            tags, tag = tag, None
     escape = escapePDF
     fonts = canvas.__dict__.get("_docgen_tables")        # font -> its tables, for this canvas's document
     if fonts is None:
@@ -96,6 +126,11 @@ def draw_lines(canvas, placed) -> None:
     flip = "1 0 0 1 " if canvas.bottomup else "1 0 0 -1 "
     code = ["BT"]
     add = code.append
+    # marked content lies inside the text object: a sequence per element, opened at its first line with text,
+    # and a sequence of its own (with ActualText) for a run of hyphenated lines
+    current = None                                  # the element whose sequence is open (_SPAN: a span's)
+    span_end = -1                                   # the line that closes an open ActualText span
+    page = canvas.getPageNumber() - 1 if st is not None else 0
     canvas_rgb = _rgb(getattr(canvas, "_fillColorObj", None))
     color = canvas_rgb
     font = subset = cs = ws = tabs = None
@@ -103,9 +138,29 @@ def draw_lines(canvas, placed) -> None:
     mode = 0
     emboldened = False
     extras = []                                     # lines with underlines, links or a hyphen
-    for line, x0, baseline in placed:
+    for i, (line, x0, baseline) in enumerate(placed):
+        if st is not None and span_end < 0 and line.pieces:
+            el = tag if tags is None else tags[i]
+            if (line.hyphen is not None and el != ARTIFACT and i + 1 < len(placed)
+                    and (tags is None or tags[i + 1] == el)):
+                # the hyphen is a path, not text: the word's halves are read as the spec wrote it (a run of
+                # hyphenated lines is one span, closed after the line that ends the last word)
+                span_end = i + 1
+                while (placed[span_end][0].hyphen is not None and span_end + 1 < len(placed)
+                       and (tags is None or tags[span_end + 1] == el)):
+                    span_end += 1
+                if current is not None:
+                    add("EMC")
+                add("/Span <</MCID %d /ActualText %s>> BDC" % (st.mark(el, page), _text_string(
+                    "".join(_plain(p[0]) for p in placed[i:span_end + 1]))))
+                current = _SPAN
+            elif el != current:
+                if current is not None:
+                    add("EMC")
+                add(open_mark(canvas, st, el))
+                current = el
         if line.hyphen is not None:
-            extras.append((line, x0, baseline))
+            extras.append((line, x0, baseline, i))
         y = " %.3f Tm" % baseline
         for pc in line.pieces:
             face = pc.face
@@ -138,7 +193,7 @@ def draw_lines(canvas, placed) -> None:
                 add(_n(rise) + " Ts")
             if pc.underline or pc.href:
                 if not extras or extras[-1][0] is not line:
-                    extras.append((line, x0, baseline))
+                    extras.append((line, x0, baseline, i))
             add("%s%.3f%s" % (flip, x0 + pc.x, y))
             chunks = _encode(font, doc, pc.text, tabs)
             if len(chunks) == 1:
@@ -157,7 +212,12 @@ def draw_lines(canvas, placed) -> None:
                     subset = sub
                     add(_subset_font(font, doc, tabs, sub, size))
                 add(("[0 (%s)] TJ" if k and spaced else "(%s) Tj") % escape(chunk))
+        if i == span_end:
+            add("EMC")
+            current, span_end = None, -1
     if len(code) > 1:
+        if current is not None:
+            add("EMC")
         if cs:
             add("0 Tc")
         if ws:
@@ -174,12 +234,19 @@ def draw_lines(canvas, placed) -> None:
         if emboldened:
             rgb = _rgb(getattr(canvas, "_strokeColorObj", None)) or (0, 0, 0)
             canvas._code.append("%s %s %s RG %s w" % (*(_n(c) for c in rgb), _n(getattr(canvas, "_lineWidth", 1))))
-    for line, x0, baseline in extras:
-        _draw_extras(canvas, line, x0, baseline)
+    if extras:
+        if st is None:
+            for line, x0, baseline, _ in extras:
+                _draw_extras(canvas, line, x0, baseline, None, None)
+            return
+        with artifact(canvas):
+            for line, x0, baseline, i in extras:
+                _draw_extras(canvas, line, x0, baseline, st, tag if tags is None else tags[i])
 
 
-def _draw_extras(canvas, line: Line, x0: float, baseline: float) -> None:
-    """A line's underlines, link annotations and hyphen, drawn after its text."""
+def _draw_extras(canvas, line: Line, x0: float, baseline: float, st, el) -> None:
+    """A line's underlines, link annotations and hyphen, drawn after its text (``st``, ``el``: the structure
+    and element a link belongs to, in a tagged document)."""
     for pc in line.pieces:
         if pc.underline:
             canvas.saveState()
@@ -189,6 +256,8 @@ def _draw_extras(canvas, line: Line, x0: float, baseline: float) -> None:
             canvas.line(x0 + pc.x, y, x0 + pc.x + pc.width, y)
             canvas.restoreState()
         if pc.href:
+            if st is not None and el is not None and el != ARTIFACT:
+                st.annotation(el, canvas.getPageNumber() - 1, len(canvas._annotationrefs), pc.href)
             canvas.linkURL(pc.href, (x0 + pc.x, baseline - pc.face.descent * pc.size,
                                      x0 + pc.x + pc.width, baseline + pc.face.ascent * pc.size),
                            relative=1, thickness=0)
