@@ -21,6 +21,7 @@ font programs, CIDSet/CharSet completeness, blend modes and transparency groups,
 schemas' full shape (only their presence for custom namespaces is assumed), the file-structure rules
 that qpdf --check covers (run it), and metadata of embedded images.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,9 +29,13 @@ import xml.etree.ElementTree as ET
 
 from .pdfua import pikepdf_module, open_pdf
 
-_NS = {"rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "dc": "http://purl.org/dc/elements/1.1/",
-       "xmp": "http://ns.adobe.com/xap/1.0/", "pdf": "http://ns.adobe.com/pdf/1.3/",
-       "pdfaid": "http://www.aiim.org/pdfa/ns/id/"}
+_NS = {
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
+    "pdf": "http://ns.adobe.com/pdf/1.3/",
+    "pdfaid": "http://www.aiim.org/pdfa/ns/id/",
+}
 _BAD_ACTIONS = ("/Launch", "/JavaScript", "/ImportData", "/ResetForm", "/Sound", "/Movie")
 
 
@@ -39,7 +44,7 @@ def _xmp_values(xml: bytes) -> dict[str, str]:
     root = ET.fromstring(xml)
     out = {}
     for desc in root.iter(f"{{{_NS['rdf']}}}Description"):
-        for k, v in desc.attrib.items():                       # properties written as attributes
+        for k, v in desc.attrib.items():  # properties written as attributes
             out[k] = v
         for el in desc:
             items = el.findall(f".//{{{_NS['rdf']}}}li")
@@ -57,7 +62,7 @@ def _pdf_date(s: str) -> str | None:
 
 
 def _cmap_codes(data: bytes) -> set[int]:
-    codes = set()
+    codes: set[int] = set()
     for block in re.findall(rb"beginbfchar(.*?)endbfchar", data, re.S):
         codes.update(int(m, 16) for m in re.findall(rb"<([0-9A-Fa-f]+)>\s*<[0-9A-Fa-f]*>", block))
     for block in re.findall(rb"beginbfrange(.*?)endbfrange", data, re.S):
@@ -96,20 +101,30 @@ def check(pdf, report) -> None:
             part = xmp.get(f"{{{_NS['pdfaid']}}}part")
             conf = xmp.get(f"{{{_NS['pdfaid']}}}conformance")
             if part != "2" or conf not in ("A", "B", "U"):
-                report.add("xmp", 0, None, f"the XMP claims pdfaid:part {part!r}, conformance {conf!r}: "
-                                           "PDF/A-2 needs part 2 and B (or A, U)")
+                report.add(
+                    "xmp",
+                    0,
+                    None,
+                    f"the XMP claims pdfaid:part {part!r}, conformance {conf!r}: PDF/A-2 needs part 2 and B (or A, U)",
+                )
             info = doc.trailer.get("/Info") or {}
-            twins = (("/Title", "dc", "title"), ("/Author", "dc", "creator"), ("/Subject", "dc", "description"),
-                     ("/Keywords", "pdf", "Keywords"), ("/Creator", "xmp", "CreatorTool"),
-                     ("/Producer", "pdf", "Producer"), ("/CreationDate", "xmp", "CreateDate"),
-                     ("/ModDate", "xmp", "ModifyDate"))
+            twins = (
+                ("/Title", "dc", "title"),
+                ("/Author", "dc", "creator"),
+                ("/Subject", "dc", "description"),
+                ("/Keywords", "pdf", "Keywords"),
+                ("/Creator", "xmp", "CreatorTool"),
+                ("/Producer", "pdf", "Producer"),
+                ("/CreationDate", "xmp", "CreateDate"),
+                ("/ModDate", "xmp", "ModifyDate"),
+            )
             for key, ns, name in twins:
                 if key not in info:
                     continue
-                value = str(info[key])
+                value: str | None = str(info[key])
                 if not value:
                     continue
-                got = xmp.get(f"{{{_NS[ns]}}}{name}")
+                got: str | None = xmp.get(f"{{{_NS[ns]}}}{name}")
                 if key.endswith("Date"):
                     value, got = _pdf_date(value), (got or "")[:19] or None
                 if got != value:
@@ -139,8 +154,12 @@ def check(pdf, report) -> None:
             for a in page.obj.get("/Annots") or []:
                 flags = int(a.get("/F", 0))
                 if not flags & 4 or flags & 2:
-                    report.add("annotation", i + 1, None, f"a {a.get('/Subtype')} annotation that does not "
-                                                          "print (or is hidden)")
+                    report.add(
+                        "annotation",
+                        i + 1,
+                        None,
+                        f"a {a.get('/Subtype')} annotation that does not print (or is hidden)",
+                    )
 
 
 def _actions(pikepdf, doc):
@@ -168,5 +187,9 @@ def _check_font(pikepdf, font, name, page, report) -> None:
         first = int(font.FirstChar)
         missing = [first + k for k, w in enumerate(font.Widths) if float(w) and first + k not in codes]
         if missing:
-            report.add("font", page, None, f"font {name}'s ToUnicode map lacks {len(missing)} of its codes "
-                                           f"(first: {missing[0]})")
+            report.add(
+                "font",
+                page,
+                None,
+                f"font {name}'s ToUnicode map lacks {len(missing)} of its codes (first: {missing[0]})",
+            )

@@ -22,6 +22,7 @@ what is seen (a heading tagged as a paragraph), reading order against the visual
 alternate descriptions, ActualText for hyphenated words, colour contrast, fonts' glyph-to-Unicode
 correctness beyond the ToUnicode maps being present, and the ~90 PDF/UA-1 rules outside the subsets above.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,6 +36,7 @@ def pikepdf_module():
         import pikepdf
     except ImportError:
         from . import CheckError
+
         raise CheckError("the PDF/UA and PDF/A checks need pikepdf: pip install 'docgen[pdfua]'") from None
     return pikepdf
 
@@ -45,8 +47,14 @@ def open_pdf(pdf):
     import io
     import os
     from . import CheckError
-    src = io.BytesIO(pdf) if isinstance(pdf, (bytes, bytearray)) else os.fspath(pdf) if isinstance(
-        pdf, (str, os.PathLike)) else pdf
+
+    src = (
+        io.BytesIO(pdf)
+        if isinstance(pdf, (bytes, bytearray))
+        else os.fspath(pdf)
+        if isinstance(pdf, (str, os.PathLike))
+        else pdf
+    )
     try:
         return pikepdf.open(src)
     except Exception as e:
@@ -57,7 +65,7 @@ def content_marks(pikepdf, page) -> tuple[int, list[int]]:
     """(text-showing operators outside real content and artifacts, the MCIDs of the page in order)."""
     untagged = 0
     mcids: list[int] = []
-    stack: list[bool] = []                   # per open sequence: does it make what is inside tagged?
+    stack: list[bool] = []  # per open sequence: does it make what is inside tagged?
     for operands, op in pikepdf.parse_content_stream(page):
         o = str(op)
         if o == "BDC":
@@ -84,10 +92,11 @@ def _pdfua_package(pdf, report) -> None:
         return
     import os
     import tempfile
+
     data = pdf if isinstance(pdf, (bytes, bytearray)) else None
     path = None if data is not None else os.fspath(pdf)
     tmp = None
-    if path is None:
+    if data is not None:
         fd, tmp = tempfile.mkstemp(suffix=".pdf")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -114,8 +123,13 @@ def check(pdf, report) -> None:
         root = doc.Root
         lang = str(root.get("/Lang", ""))
         if not _LANG.match(lang):
-            report.add("lang", 0, None, f"the catalog's /Lang {lang!r} is missing or not a language tag: "
-                                        "the language of text runs cannot be resolved")
+            report.add(
+                "lang",
+                0,
+                None,
+                f"the catalog's /Lang {lang!r} is missing or not a language tag: "
+                "the language of text runs cannot be resolved",
+            )
         tree = root.get("/StructTreeRoot")
         if tree is None:
             report.add("untagged", 0, None, "no /StructTreeRoot: the file is not tagged")
@@ -127,8 +141,9 @@ def check(pdf, report) -> None:
             page_index[page.obj.objgen] = i
             n, mcids = content_marks(pikepdf, page)
             if n:
-                report.add("untagged", i + 1, None, f"{n} text-showing operator(s) outside marked content and "
-                                                    "artifacts")
+                report.add(
+                    "untagged", i + 1, None, f"{n} text-showing operator(s) outside marked content and artifacts"
+                )
             on_page[i] = mcids
             seen = set()
             for m in mcids:
@@ -141,7 +156,7 @@ def check(pdf, report) -> None:
         # the tree, walked from the root
         claimed: dict[tuple[int, int], int] = {}
         reached = set()
-        stack = [(tree.get("/K"), None, None)]
+        stack: list[tuple] = [(tree.get("/K"), None, None)]
         while stack:
             node, pg, parent_role = stack.pop()
             if node is None:
@@ -149,7 +164,7 @@ def check(pdf, report) -> None:
             if isinstance(node, pikepdf.Array):
                 stack.extend((k, pg, parent_role) for k in reversed(list(node)))
                 continue
-            if isinstance(node, int):                  # an MCID on the element's page
+            if isinstance(node, int):  # an MCID on the element's page
                 key = (page_index.get(pg, -1), int(node))
                 claimed[key] = claimed.get(key, 0) + 1
                 continue
@@ -192,11 +207,15 @@ def check(pdf, report) -> None:
         nums = (tree.get("/ParentTree") or {}).get("/Nums") or []
         for k in range(0, len(nums) - 1, 2):
             parents[int(nums[k])] = nums[k + 1]
-        for key, value in parents.items():
-            for el in (value if isinstance(value, pikepdf.Array) else [value]):
+        for value in parents.values():
+            for el in value if isinstance(value, pikepdf.Array) else [value]:
                 if isinstance(el, pikepdf.Dictionary) and el.objgen not in reached:
-                    report.add("unreachable", 0, None, f"parent tree entry {key} names an element the "
-                                                       "StructTreeRoot does not reach")
+                    report.add(
+                        "unreachable",
+                        0,
+                        None,
+                        f"parent tree entry {key} names an element the StructTreeRoot does not reach",
+                    )
         for i, page in enumerate(doc.pages):
             for a in page.obj.get("/Annots") or []:
                 if str(a.get("/Subtype", "")) != "/Link":

@@ -11,6 +11,7 @@ objects for each would cost more than the rest of finishing).  The parent tree h
 (its key is the page's ``/StructParents``: the MCID-indexed array of elements) and one per link annotation
 (its ``/StructParent``), in one flat ``/Nums`` array.
 """
+
 from __future__ import annotations
 
 import functools
@@ -46,8 +47,13 @@ def _same_lang(a: str, b: str) -> bool:
     return a.split("-")[0].lower() == b.split("-")[0].lower()
 
 
-def build(records: Sequence[dict], page_refs: Sequence[tuple[int, int]],
-          annots: Callable[[int], Sequence[tuple[int, int]]], doc_lang: str, new_number: Callable[[], int]):
+def build(
+    records: Sequence[dict],
+    page_refs: Sequence[tuple[int, int]],
+    annots: Callable[[int], Sequence[tuple[int, int]]],
+    doc_lang: str,
+    new_number: Callable[[], int],
+):
     """The objects of the structure tree.
 
     ``page_refs``: (number, generation) of each page; ``annots(page)``: those of the page's annotations;
@@ -57,10 +63,10 @@ def build(records: Sequence[dict], page_refs: Sequence[tuple[int, int]],
     root = new_number()
     nums = [new_number() for _ in records]
     parent_tree = new_number()
-    page_elems: dict[int, dict[int, int]] = {}          # page -> mcid -> element index
-    annot_keys: dict[tuple[int, int], tuple[int, str]] = {}
+    page_elems: dict[int, dict[int, int]] = {}  # page -> mcid -> element index
+    annot_keys: dict[tuple[int, int], tuple[int, str, int]] = {}  # annotation -> (key, contents, element)
     next_key = len(page_refs)
-    parent_of = {0: None}
+    parent_of: dict[int, int | None] = {0: None}
     for i, rec in enumerate(records):
         for k in rec["kids"]:
             if k[0] == "el":
@@ -84,8 +90,7 @@ def build(records: Sequence[dict], page_refs: Sequence[tuple[int, int]],
                 page_elems.setdefault(page, {})[mcid] = i
                 if pg is None:
                     pg = page
-                kids.append(b"%d" % mcid if page == pg else
-                            b"<</Type/MCR/Pg %s/MCID %d>>" % (page_ref[page], mcid))
+                kids.append(b"%d" % mcid if page == pg else b"<</Type/MCR/Pg %s/MCID %d>>" % (page_ref[page], mcid))
             else:
                 _, page, index = k
                 page_annots = annots(page)
@@ -96,8 +101,12 @@ def build(records: Sequence[dict], page_refs: Sequence[tuple[int, int]],
                 next_key += 1
                 kids.append(b"<</Type/OBJR/Obj %s/Pg %s>>" % (ref(*a), page_ref[page]))
         parent = parent_of.get(i)
-        d = [b"<</S/", rec["role"].encode("ascii"),             # /Type /StructElem is optional
-             b"/P ", root_ref if parent is None else refs[parent]]
+        d = [
+            b"<</S/",
+            rec["role"].encode("ascii"),  # /Type /StructElem is optional
+            b"/P ",
+            root_ref if parent is None else refs[parent],
+        ]
         if pg is not None:
             d += [b"/Pg ", page_ref[pg]]
         lang = rec.get("lang")
@@ -123,6 +132,7 @@ def build(records: Sequence[dict], page_refs: Sequence[tuple[int, int]],
     for key, _, el in sorted(annot_keys.values()):
         entries.append(b"%d %s" % (key, refs[el]))
     objects[parent_tree] = RawObject(b"<</Nums[" + b" ".join(entries) + b"]>>")
-    objects[root] = RawObject(b"<</Type/StructTreeRoot/K[%s]/ParentTree %s/ParentTreeNextKey %d>>"
-                              % (refs[0], ref(parent_tree), next_key))
+    objects[root] = RawObject(
+        b"<</Type/StructTreeRoot/K[%s]/ParentTree %s/ParentTreeNextKey %d>>" % (refs[0], ref(parent_tree), next_key)
+    )
     return root, objects, {p: p for p in page_elems}, annot_keys

@@ -301,7 +301,8 @@ def make_chart(ts, el: T.Element) -> list:
             spans, lg, title_style, keep=True, indent=False, align="center", space_before=6,
             color=theme.stacked_secondary if second else None, scale=0.85 if second else 1.0))
     # what a reader who cannot see the plot is told: its data, series by series
-    alt = "; ".join(f"{ser.name}: " + ", ".join(f"{c} {ts.format_value(v, fmt, lang)}" for c, v in zip(cats, ser.values))
+    alt = "; ".join(f"{ser.name}: " + ", ".join(f"{c} {ts.format_value(v, fmt, lang)}"
+                                                for c, v in zip(cats, ser.values))
                     for ser in series)
     out.append(ChartFlowable(kind, cats, series, fmt, lang=lang, width_frac=_float(el.attrs.get("width", "1"),
                              "chart width"), height=_float(el.attrs.get("height", "70"), "chart height") * mm,

@@ -158,7 +158,7 @@ class Typesetter:
             got = self._state[key] = factory()
         return got
 
-    def element(self, role: str, parent: int = 0, **attrs) -> int | None:
+    def element(self, role: str, parent: int | None = 0, **attrs) -> int | None:
         """A structure element for content about to be made (None in an untagged document): ``role`` a
         standard structure type (P, H1, LI, TD…), ``parent`` its parent element (0: the Document),
         ``attrs`` its lang, alt, scope.  Extensions tag their text by passing it to :meth:`block`."""
@@ -378,8 +378,10 @@ class Typesetter:
                 title = title[:_TOC_TITLE_MAX - 1].rstrip() + "…"
             runs = self.runs([Span(title)], b.style)
             fmt = ParaFormat(align="left", lang="zh")
+            def number_runs(s: str, n: str = b.style) -> list[Run]:
+                return self.runs([Span(s)], n)
             out.append(TocEntry(runs, fmt, key, level, st.leading_pt(), st.size,
-                                page_of=self._page_of, number_runs=lambda s, n=b.style: self.runs([Span(s)], n),
+                                page_of=self._page_of, number_runs=number_runs,
                                 tag=self.element("TOCI", toc, lang=BCP47[lang_of("*", [Span(title)])])))
         return out
 

@@ -402,7 +402,7 @@ def _head(ts, el: T.Element) -> list:
     red = ts.theme.color("red") if "red" in ts.theme.colors else (0.9, 0, 0.07)
 
     def decorate(c, fl: Rows):
-        for kind, x, y, line in deco:
+        for _kind, x, y, line in deco:
             draw_line(c, line, x, fl.height - y)
         with artifact(c):
             c.saveState()
@@ -419,7 +419,8 @@ def _title(ts, el: T.Element) -> list:
     g = grid_of(ts)
 
     def primary(lg, spans):
-        return [Rows(g, _title_rows(ts, g, spans, lg, "gw-title"), tag=ts.element("H1", lang=BCP47[lang_of(lg, spans)]))]
+        return [Rows(g, _title_rows(ts, g, spans, lg, "gw-title"),
+                     tag=ts.element("H1", lang=BCP47[lang_of(lg, spans)]))]
     # 主送机关 one row below the title (7.3.2)
     return _translated(ts, g, el.texts, primary) + [BlankRows(g, 1)]
 

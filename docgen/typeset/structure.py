@@ -13,12 +13,13 @@ a table's repeated header — is written as an ``/Artifact``.
 ``TH``), ``contents`` (for a ``Link``) and ``kids``, where a kid is ``("el", index)``, ``("mc", page, mcid)``
 or ``("annot", page, index among the page's annotations)``; element 0 is the ``Document``.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
 
-ARTIFACT = -1                       # the tag of content that is not part of the document's text
-BCP47 = {"zh": "zh-CN", "en": "en"}      # the layout tree's languages as PDF /Lang values
+ARTIFACT = -1  # the tag of content that is not part of the document's text
+BCP47 = {"zh": "zh-CN", "en": "en"}  # the layout tree's languages as PDF /Lang values
 
 
 class Structure:
@@ -30,7 +31,7 @@ class Structure:
         self._attrs: list[dict] = [{}]
         self._kids: list[list] = [[]]
         self._attached: list[bool] = [True]
-        self._mcid: dict[int, int] = {}          # page (0-based) -> next MCID
+        self._mcid: dict[int, int] = {}  # page (0-based) -> next MCID
         # > 0 while an artifact or one element's marked content is being drawn: what is drawn inside (the
         # labels of a chart, the text of an AI label) belongs to it and opens no sequence of its own
         self.nested = 0
@@ -74,14 +75,19 @@ class Structure:
         that an element's index is its position in the list."""
         order: list[int] = []
         stack = [0]
-        while stack:                             # depth first, kids in order
+        while stack:  # depth first, kids in order
             el = stack.pop()
             order.append(el)
             stack.extend(k[1] for k in reversed(self._kids[el]) if k[0] == "el")
         index = {el: i for i, el in enumerate(order)}
-        return [dict(self._attrs[el], role=self._role[el],
-                     kids=[("el", index[k[1]]) if k[0] == "el" else k for k in self._kids[el]])
-                for el in order]
+        return [
+            dict(
+                self._attrs[el],
+                role=self._role[el],
+                kids=[("el", index[k[1]]) if k[0] == "el" else k for k in self._kids[el]],
+            )
+            for el in order
+        ]
 
 
 def structure_of(canvas) -> Structure | None:
