@@ -148,8 +148,9 @@ def render_document(doc: Document, root: Path, *, out=None, edition: str | None 
                     backend: Any = None, params: dict | None = None, model_config: Any = None,
                     pdfa: bool = False, pdfua: bool = False, tagged: bool | None = None) -> RenderResult:
     source = doc._source
+    pdfa, pdfua = pdfa or doc.pdf.pdfa, pdfua or doc.pdf.pdfua       # the spec's pdf: setting, or the caller's
     if tagged is None:
-        tagged = pdfua
+        tagged = pdfua or doc.pdf.tagged
     if pdfua and not tagged:
         raise ValueError("a PDF/UA file is a tagged PDF: pdfua=True needs tagged=True")
     try:

@@ -119,3 +119,15 @@ def test_the_pdfua_package_finds_no_errors_in_the_examples(tmp_path):
         errors = [f for f in report.findings if f.severity.name == "ERROR"]
         assert not errors, (spec.name, [(f.rule_id, f.message) for f in errors])
         assert not any(o.skipped_reason for o in report.outcomes), spec.name
+
+
+def test_the_spec_can_ask_for_pdfa_and_pdfua_itself():
+    spec = {"languages": ["en"], "meta": {"title": "Archive"}, "pdf": {"pdfa": True, "pdfua": True},
+            "body": [{"paragraph": "Kept for the record."}]}
+    pdf = docgen.render(spec).pdf
+    assert pdf.startswith(b"%PDF-1.7")
+    assert check_pdf(pdf, "pdfa").ok and check_pdf(pdf, "pdfua").ok
+    plain = docgen.render({**spec, "pdf": {}}).pdf
+    assert not check_pdf(plain, "pdfa").ok                      # an ordinary file is not PDF/A
+    with pytest.raises(docgen.SpecError, match=r"pdf\.pdfa: "):
+        docgen.render({**spec, "pdf": {"pdfa": "sometimes"}})

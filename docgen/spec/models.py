@@ -23,7 +23,7 @@ from .limits import value_problems
 from .theme import ThemeOverrides
 
 __all__ = ["ASPECTS", "BLOCKS", "BLOCK_KINDS", "LANGS", "AnyTable", "Block", "BlockModel", "Chart", "ChartBlock",
-           "Cover", "DataSource", "DataTable", "Document", "Empty", "Format", "FormatSpec", "Fujian", "Generate",
+           "Cover", "DataSource", "PdfOutput", "DataTable", "Document", "Empty", "Format", "FormatSpec", "Fujian", "Generate",
            "GenerateBlock", "Gongwen", "Heading", "HeadingBlock", "ImageBlock", "ImageBlockBody", "Lang", "ListBlock",
            "ListBlockBody", "Localized", "Meta", "PageBreakBlock", "ParagraphBlock", "Param", "SpecModel", "Table",
            "TableBlock", "Text", "ValueType", "text_in", "walk"]
@@ -76,6 +76,14 @@ class Cover(SpecModel):
         return self
 
 
+class PdfOutput(SpecModel):
+    """What kind of PDF to write; the render call's and the CLI's flags can only add to it."""
+
+    pdfa: bool = Field(False, description="an archival PDF/A-2b file (sRGB output intent, XMP, PDF 1.7)")
+    pdfua: bool = Field(False, description="a tagged PDF that claims PDF/UA-1 (every picture needs alt:)")
+    tagged: bool = Field(False, description="a tagged PDF (structure tree, marked content) without the claim")
+
+
 class Meta(SpecModel):
     title: Text
     subtitle: Text | None = None
@@ -112,6 +120,8 @@ class Document(SpecModel):
         default_factory=dict, description="parameters (typed); {name} in the spec's text is replaced by the value")
     data: dict[str, DataSource] = Field(default_factory=dict, description="named data sources")
     gongwen: Gongwen | None = Field(None, description="official-document fields (公文要素) for layout: gongwen")
+    pdf: PdfOutput = Field(default_factory=PdfOutput, description="archival (pdfa) and accessible (pdfua, tagged) "
+                                                                   "output; --pdfa/--pdfua/--tagged add to it")
 
     @model_validator(mode="before")
     @classmethod
