@@ -140,7 +140,9 @@ def test_a_render_under_limits_returns_its_result(tmp_path):
 def test_a_render_over_its_time_is_stopped():
     t = time.monotonic()
     with pytest.raises(docgen.RenderError) as e:
-        docgen.render({**SMALL, "body": [{"paragraph": "hello " * 200}] * 400}, limits=docgen.Limits(seconds=1))
+        # distinct paragraphs (repeated ones would come from the break memo): about 10 s of work unlimited
+        body = [{"paragraph": f"第{i}段：" + "中文排版与English混排测试，" * 40} for i in range(5000)]
+        docgen.render({**SMALL, "languages": ["zh"], "body": body}, limits=docgen.Limits(seconds=1))
     assert "longer than 1 s" in str(e.value) and time.monotonic() - t < 10
 
 
