@@ -22,11 +22,11 @@ from .gongwen import Fujian, Gongwen
 from .limits import value_problems
 from .theme import ThemeOverrides
 
-__all__ = ["ASPECTS", "BLOCKS", "BLOCK_KINDS", "LANGS", "AnyTable", "Block", "BlockModel", "Chart", "ChartBlock",
-           "Cover", "DataSource", "PdfOutput", "DataTable", "Document", "Empty", "Format", "FormatSpec", "Fujian", "Generate",
-           "GenerateBlock", "Gongwen", "Heading", "HeadingBlock", "ImageBlock", "ImageBlockBody", "Lang", "ListBlock",
-           "ListBlockBody", "Localized", "Meta", "PageBreakBlock", "ParagraphBlock", "Param", "SpecModel", "Table",
-           "TableBlock", "Text", "ValueType", "text_in", "walk"]
+__all__ = ["ASPECTS", "AnyTable", "BLOCKS", "BLOCK_KINDS", "Block", "BlockModel", "Chart", "ChartBlock", "Cover",
+           "DataSource", "DataTable", "Document", "Empty", "Format", "FormatSpec", "Fujian", "Generate",
+           "GenerateBlock", "Gongwen", "Heading", "HeadingBlock", "ImageBlock", "ImageBlockBody", "LANGS", "Lang",
+           "ListBlock", "ListBlockBody", "Localized", "Meta", "PageBreakBlock", "ParagraphBlock", "Param", "PdfOutput",
+           "SpecModel", "Table", "TableBlock", "Text", "ValueType", "text_in", "walk"]
 
 
 # ---- data: named sources, typed parameters (data-bound blocks are in .blocks) ------------------------------
@@ -120,8 +120,9 @@ class Document(SpecModel):
         default_factory=dict, description="parameters (typed); {name} in the spec's text is replaced by the value")
     data: dict[str, DataSource] = Field(default_factory=dict, description="named data sources")
     gongwen: Gongwen | None = Field(None, description="official-document fields (公文要素) for layout: gongwen")
-    pdf: PdfOutput = Field(default_factory=PdfOutput, description="archival (pdfa) and accessible (pdfua, tagged) "
-                                                                   "output; --pdfa/--pdfua/--tagged add to it")
+    pdf: PdfOutput = Field(default_factory=lambda: PdfOutput.model_validate({}),
+                           description="archival (pdfa) and accessible (pdfua, tagged) output; "
+                                       "--pdfa/--pdfua/--tagged add to it")
 
     @model_validator(mode="before")
     @classmethod
