@@ -28,5 +28,7 @@ except ImportError:          # the property tests need the `test` extra
 else:
     # derandomized: the same examples on every run, so a red suite means a change, not a lucky draw
     _hyp_settings.register_profile("ci", max_examples=12, deadline=None, derandomize=True, print_blob=True)
-    _hyp_settings.register_profile("slow", max_examples=10_000, deadline=None, print_blob=True)
+    # HYPOTHESIS_EXAMPLES sets a shorter soak of the same profile (a stated number of examples)
+    _hyp_settings.register_profile("slow", max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "10000")),
+                                   deadline=None, print_blob=True)
     _hyp_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
