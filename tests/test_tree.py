@@ -148,3 +148,14 @@ def test_a_heading_taller_than_the_page_renders(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-500:]
     assert int(out.stdout.strip()) >= 4
+
+
+def test_a_parallel_heading_taller_than_the_page_renders(tmp_path):
+    # the same hang through a Pair: its split halves took keep-with-next back from its sides
+    import subprocess
+    import sys
+    code = ("import docgen; r = docgen.render({'layout': 'report', 'bilingual': 'parallel', 'meta': {'title': 't'}, "
+            "'body': [{'heading': {'text': {'zh': '字' * 1200, 'en': 'word ' * 600}}}]}); print(r.pages)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-500:]
+    assert int(out.stdout.strip()) >= 4

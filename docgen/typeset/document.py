@@ -256,8 +256,9 @@ class Typesetter:
         # keepWithNext flowable taller than the frame in KeepTogether again on every try: a render that
         # never returns.  Drop the flag from the last flowables that carry content.
         for f in reversed(story):
-            if getattr(f, "keepWithNext", False):
-                f.keepWithNext = False
+            for part in (f, getattr(f, "left", None), getattr(f, "right", None)):   # a Pair's sides too:
+                if getattr(part, "keepWithNext", False):                           # its split halves
+                    part.keepWithNext = False                                      # take the flag from them
             if not isinstance(f, (PageBreak, NextPageTemplate, Spacer)):
                 break
         return story
