@@ -257,7 +257,7 @@ class Typesetter:
         # never returns.  Drop the flag from the last flowables that carry content.
         for f in reversed(story):
             for part in (f, getattr(f, "left", None), getattr(f, "right", None)):   # a Pair's sides too:
-                if getattr(part, "keepWithNext", False):                           # its split halves
+                if part is not None and getattr(part, "keepWithNext", False):      # its split halves
                     part.keepWithNext = False                                      # take the flag from them
             if not isinstance(f, (PageBreak, NextPageTemplate, Spacer)):
                 break
