@@ -138,24 +138,18 @@ def test_the_edition_asked_for_is_the_edition_rendered():
     assert tree.mode == "stacked"
 
 
-def test_a_heading_taller_than_the_page_renders(tmp_path):
-    # a trailing keep-with-next block taller than the frame made ReportLab retry forever; and a contents entry
-    # for it could not fit a page
+@pytest.mark.parametrize("spec", [
+    # a trailing keep-with-next block taller than the frame made ReportLab retry forever; a contents entry for it
+    # could not fit a page
+    "{'layout': 'report', 'languages': ['zh'], 'meta': {'title': 't'}, 'body': [{'heading': {'text': '字' * 3000}}]}",
+    # the same through a Pair: its split halves took keep-with-next back from its sides
+    "{'layout': 'report', 'bilingual': 'parallel', 'meta': {'title': 't'}, "
+    "'body': [{'heading': {'text': {'zh': '字' * 1200, 'en': 'word ' * 600}}}]}",
+], ids=["single", "parallel"])
+def test_a_heading_taller_than_the_page_renders(tmp_path, spec):
     import subprocess
     import sys
-    code = ("import docgen; r = docgen.render({'layout': 'report', 'languages': ['zh'], 'meta': {'title': 't'}, "
-            "'body': [{'heading': {'text': '字' * 3000}}]}); print(r.pages)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert out.returncode == 0, out.stderr[-500:]
-    assert int(out.stdout.strip()) >= 4
-
-
-def test_a_parallel_heading_taller_than_the_page_renders(tmp_path):
-    # the same hang through a Pair: its split halves took keep-with-next back from its sides
-    import subprocess
-    import sys
-    code = ("import docgen; r = docgen.render({'layout': 'report', 'bilingual': 'parallel', 'meta': {'title': 't'}, "
-            "'body': [{'heading': {'text': {'zh': '字' * 1200, 'en': 'word ' * 600}}}]}); print(r.pages)")
+    code = f"import docgen; r = docgen.render({spec}); print(r.pages)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-500:]
     assert int(out.stdout.strip()) >= 4
