@@ -104,13 +104,9 @@ def open_mark(canvas, st: Structure, el: int) -> str:
 
 
 @contextmanager
-def artifact(canvas, kind: str = ""):
-    """Everything drawn inside is an artifact (``kind``: Pagination, Layout or Background)."""
-    st = structure_of(canvas)
-    if st is None:
-        yield
-        return
-    canvas._code.append("/Artifact <</Type /%s>> BDC" % kind if kind else "/Artifact BMC")
+def _sequence(canvas, st, opener: str):
+    """One marked-content sequence around what is drawn inside; sequences inside it add no marks."""
+    canvas._code.append(opener)
     st.nested += 1
     try:
         yield
@@ -120,16 +116,22 @@ def artifact(canvas, kind: str = ""):
 
 
 @contextmanager
+def artifact(canvas, kind: str = ""):
+    """Everything drawn inside is an artifact (``kind``: Pagination, Layout or Background)."""
+    st = structure_of(canvas)
+    if st is None:
+        yield
+        return
+    with _sequence(canvas, st, "/Artifact <</Type /%s>> BDC" % kind if kind else "/Artifact BMC"):
+        yield
+
+
+@contextmanager
 def marked(canvas, el: int | None):
     """Everything drawn inside (an image, a chart with its labels) is content of element ``el``."""
     st = structure_of(canvas)
     if st is None or el is None or st.nested:
         yield
         return
-    canvas._code.append(open_mark(canvas, st, el))
-    st.nested += 1
-    try:
+    with _sequence(canvas, st, open_mark(canvas, st, el)):
         yield
-    finally:
-        st.nested -= 1
-        canvas._code.append("EMC")
