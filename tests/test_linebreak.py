@@ -578,3 +578,20 @@ def test_lines_drawn_together_match_lines_drawn_one_by_one(stack):
     assert together == alone
     assert together[1] == ["https://example.com"] * sum(1 for ln in lines for pc in ln.pieces if pc.href)
     assert together[0][-1][0] == "r" and together[0][-1][4] in ((0,), (0, 0, 0), [0], [0, 0, 0])
+
+
+@pytest.mark.parametrize("width", [100, 200, 364])
+def test_a_segment_starting_with_a_space_before_an_unbreakable_run_sets(stack, width):
+    # found by the slow property profile: after a newline, a space then a token too long for the line gave
+    # a line with no glyph (IndexError in the line setter)
+    import dataclasses
+
+    st = TextStyle(stack, SIZE)
+    token = "AiWVscTsETpA" * 10
+    runs = [Run("甲乙\n", st), Run(" 一" + token, dataclasses.replace(st, mono=True)), Run("丙", st)]
+    lines = break_lines(runs, width, ParaFormat())
+    texts = ["".join(p.text for p in ln.pieces) for ln in lines]
+    assert texts[0] == "甲乙"
+    assert all(t.strip() for t in texts)                    # no line of nothing
+    assert "".join(texts[1:]).replace(" ", "") == "一" + token + "丙"
+    assert all(ln.width <= width + 0.01 for ln in lines)

@@ -643,6 +643,11 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
         w1 = (first_width if (first and first_width is not None) else width) - (fmt.first_indent if first else 0.0)
         ind = fmt.first_indent if first else 0.0
         got = _first_fit(p, fmt, w1, width, ind, final_seg)
+        if not got:                                 # a segment of spaces only
+            if not final_seg or lines:
+                lines.append(_empty_line(runs, final_seg))
+            first = False
+            continue
         if _total_fit_applies(fmt, p.n) and not _acceptable(got, fmt, p.size):
             if p.words:
                 if chars is None:
@@ -669,6 +674,11 @@ def _first_fit(p: _Para, fmt: ParaFormat, w1: float, width: float, ind: float, f
         if fmt.grid_pitch:
             W = math.floor(W / fmt.grid_pitch + 1e-6) * fmt.grid_pitch
         b, hangs = _choose_break(p, s, W, fmt.hang_punct)
+        if _line_width(p, s, b)[1] <= s:        # nothing but spaces before the break: no line of them
+            s = b
+            while s < p.n and p.kind[s] == SPACE:
+                s += 1
+            continue
         last_here = b >= p.n
         line = _set_line(p, s, b, W, indent, fmt, last=last_here and final_seg, stretch=not last_here,
                          hangs=hangs)
