@@ -618,10 +618,10 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
         if line is not None:
             return [line]
         if not reference and fmt.lang == "en" and not fmt.grid_pitch and not fmt.tracking:
-            lines = latin_lines(runs[0], width, fmt, first_width)
-            if lines is not None and (not _total_fit_applies(fmt, len(runs[0].text))
-                                      or _acceptable(lines, fmt, (runs[0].style.size,))):
-                return lines                        # else total fit, as the general path would
+            fast = latin_lines(runs[0], width, fmt, first_width)
+            if fast is not None and (not _total_fit_applies(fmt, len(runs[0].text))
+                                     or _acceptable(fast, fmt, (runs[0].style.size,))):
+                return fast                         # else total fit, as the general path would
     # word and Han-run records pay where lines hold many of them; in narrow columns nearly every line end
     # splits one, and characters are cheaper (same result either way)
     words = (not reference and not fmt.grid_pitch and not fmt.tracking
