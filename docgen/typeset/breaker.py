@@ -74,6 +74,7 @@ _RECORDS_MIN_EM = 18                            # narrower measures (in em of th
 _WORD = re.compile(r"([A-Za-z0-9]{2,}|[\u3400-\u4dbf\u4e00-\u9fff]{2,})")
 _WORD_EN = re.compile(r"([A-Za-z0-9]{2,})")       # English: Han characters are never spaced apart
 _WHITESPACE = re.compile(r"\s")
+_WHITESPACE_SPLIT = re.compile(r"(\s)")
 _WORD_CACHE_MAX = 60000                         # words remembered per (style, lang) before starting over
 
 
@@ -133,9 +134,10 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
                 info.clear()
             parts = (_WORD if lang == "zh" else _WORD_EN).split(run.text)
         else:
-            parts = (run.text,)
+            # characters: whitespace apart, so the text between is looked up in bulk (below)
+            parts = _WHITESPACE_SPLIT.split(run.text)
         for pi, part in enumerate(parts):
-            if pi & 1:                          # a word (odd items of the split)
+            if words and pi & 1:                # a word (odd items of the split)
                 t = info.get(part)
                 if t is None:
                     t = info[part] = _word_info(st, lang, info, part)
@@ -622,6 +624,13 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
             if fast is not None and (not _total_fit_applies(fmt, len(runs[0].text))
                                      or _acceptable(fast, fmt, (runs[0].style.size,))):
                 return fast                         # else total fit, as the general path would
+            if fast and "\n" not in runs[0].text and "\u2028" not in runs[0].text:
+                # one segment whose first fit (the fast path's lines) failed: total fit directly, not
+                # first fit again by the general path
+                q = _build(_segments(runs, fmt.lang, words=False)[0], fmt)
+                w1 = (width if first_width is None else first_width) - fmt.first_indent
+                better = _total_fit(q, fmt, w1, width, fmt.first_indent, True)
+                return fast if better is None else better
     # word and Han-run records pay where lines hold many of them; in narrow columns nearly every line end
     # splits one, and characters are cheaper (same result either way)
     words = (not reference and not fmt.grid_pitch and not fmt.tracking
