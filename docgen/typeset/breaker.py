@@ -32,7 +32,8 @@ class _Para:
     """One forced-break segment of a paragraph as parallel per-glyph arrays (pt unless noted)."""
 
     __slots__ = ("ch", "face", "size", "style", "kind", "fadv", "nat", "trimL", "trimR", "sqL", "sqR",
-                 "gap", "gsq", "brk", "cum", "scum", "n", "mono", "stre", "grid", "hyph", "words", "nst", "trimmed")
+                 "gap", "gsq", "brk", "cum", "scum", "n", "mono", "stre", "grid", "hyph", "words", "nst", "trimmed",
+                 "spaced")
 
     # per-glyph arrays, filled by _segments (the first ten) and _build (the rest)
     ch: list[str]
@@ -57,6 +58,7 @@ class _Para:
     grid: float | None
     hyph: set[int] | None
     trimmed: bool
+    spaced: set[int]       # glyphs after a space of the text that vanished (a CJK–Latin boundary)
     n: int
     words: bool
 
@@ -65,6 +67,7 @@ class _Para:
             setattr(self, a, [])
         self.n = 0
         self.words = False
+        self.spaced = set()
 
 
 
@@ -106,12 +109,14 @@ def _word_space(prev: tuple, st: TextStyle) -> tuple:
     return (" ", st, prev[2], SPACE, prev[4], w, 0.0, w / 5, False, 0)
 
 
-def _keep_space(cur: list, pending: TextStyle, nxt: tuple) -> None:
+def _keep_space(cur: list, pending: TextStyle, nxt: tuple, spaced: set) -> None:
     """A collapsed space (in style ``pending``) before the record ``nxt``: kept as a word space only between
-    two Latin glyphs (between CJK characters and at CJK–Latin boundaries it vanishes).  Returns None, the
-    caller's new ``pending``."""
+    two Latin glyphs (between CJK characters and at CJK–Latin boundaries it vanishes, and ``spaced`` notes
+    the glyph it stood before, for the text layer).  Returns None, the caller's new ``pending``."""
     if cur[-1][3] == LATIN and nxt[3] == LATIN:
         cur.append(_word_space(cur[-1], pending))
+    else:
+        spaced.add(len(cur))
     return None
 
 
@@ -125,6 +130,7 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
     costs per word or run rather than per character."""
     segs = []
     cur: list = []
+    spaced: set[int] = set()
     add = cur.append
     pending = None                              # style of a collapsed space waiting for its right neighbour
     for run in runs:
@@ -143,7 +149,7 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
                     t = info[part] = _word_info(st, lang, info, part)
                 if t.__class__ is tuple:
                     if pending is not None:
-                        pending = _keep_space(cur, pending, t)
+                        pending = _keep_space(cur, pending, t, spaced)
                     add(t)
                     continue
                 seq = part                      # mixed faces: character by character
@@ -161,7 +167,7 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
                         recs = [r if r is not None else info.setdefault(c, describe(st, c, lang))
                                 for r, c in zip(recs, part)]
                     if pending is not None:
-                        pending = _keep_space(cur, pending, recs[0])
+                        pending = _keep_space(cur, pending, recs[0], spaced)
                     cur.extend(recs)
                     continue
                 seq = part
@@ -171,22 +177,23 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
                     t = info[ch] = describe(st, ch, lang)
                 if t.__class__ is str:
                     if t == "\n":
-                        segs.append(cur)
-                        cur = []
+                        segs.append((cur, spaced))
+                        cur, spaced = [], set()
                         add = cur.append
                         pending = None
                     elif cur:
                         pending = st
                     continue
                 if pending is not None:
-                    pending = _keep_space(cur, pending, t)
+                    pending = _keep_space(cur, pending, t, spaced)
                 add(t)
-    segs.append(cur)
+    segs.append((cur, spaced))
     out = []
-    for seg in segs:
+    for seg, sp in segs:
         p = _Para()
         p.n = len(seg)
         p.words = words
+        p.spaced = sp
         if seg:
             (p.ch, p.style, p.face, p.kind, p.size, p.fadv, p.sqL, p.sqR, p.mono,
              p.nst) = map(list, zip(*seg))                          # the record fields, as _FIELDS
@@ -231,6 +238,8 @@ def _explode(p: _Para, k: int) -> int:
     p.n += d
     if p.hyph:
         p.hyph = {h + d if h > k else h for h in p.hyph}
+    if p.spaced:
+        p.spaced = {h + d if h > k else h for h in p.spaced}
     return d
 
 
@@ -261,6 +270,8 @@ def _split(p: _Para, k: int, q: int) -> None:
     p.n += 1
     if p.hyph:
         p.hyph = {h + 1 if h > k else h for h in p.hyph}
+    if p.spaced:
+        p.spaced = {h + 1 if h > k else h for h in p.spaced}
 
 
 def _explode_range(p: _Para, a: int, b: int) -> int:
@@ -989,7 +1000,7 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
     end_x = xs[e_main - 1 - s] + w[e_main - 1 - s] if e_main > s else x0   # a hanging mark does not count
     # group them into pieces: a piece continues while face and look match and the spacing after each glyph
     # is one constant Tc (plus one constant Tw after spaces); Tc would also space the letters inside a word
-    chs, faces, styles = p.ch, p.face, p.style
+    chs, faces, styles, spaced = p.ch, p.face, p.style, p.spaced
     csl = chs[s:e]
     ext = fx[s - fx0:e - fx0]
     gaps = [b - a - x for a, b, x in zip(dx, dx[1:], ext)]     # from each glyph's advance to the next glyph
@@ -1029,16 +1040,19 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
             cs, ws = ncs, nws
         else:
             x_start = dx[k0]
-            # positional: (x, text, face, size, char_space, color, href, underline, width, rise, word_space)
+            # positional: (x, text, face, size, char_space, color, href, underline, width, rise, word_space,
+            # spaces)
             pieces.append(Piece(x_start, "".join(csl[k0:k]), f, st.size, cs or 0.0, st.color, st.href,
-                                st.underline, dx[k - 1] + ext[k - 1] - x_start, 0.0, ws or 0.0))
+                                st.underline, dx[k - 1] + ext[k - 1] - x_start, 0.0, ws or 0.0,
+                                _vanished(spaced, s, k0, k, csl) if spaced else ()))
             k0, f, st = k, f2, st2
             req = cs = (per if nk else 0.0) if len(c) > 1 else None
             ws = None
         prev_c = c
     x_start = dx[k0]
     pieces.append(Piece(x_start, "".join(csl[k0:]), f, st.size, cs or 0.0, st.color, st.href, st.underline,
-                        dx[-1] + ext[-1] - x_start, 0.0, ws or 0.0))
+                        dx[-1] + ext[-1] - x_start, 0.0, ws or 0.0,
+                        _vanished(spaced, s, k0, len(csl), csl) if spaced else ()))
     hy = None
     if hyphen:
         f, sz = p.face[e - 1], p.size[e - 1]
@@ -1052,6 +1066,12 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
         if d > desc:
             desc = d
     return Line(pieces, end_x, asc, desc, last, hy)
+
+
+def _vanished(spaced: set[int], s: int, k0: int, k: int, csl: list[str]) -> tuple[int, ...]:
+    """Character offsets in the piece of glyph records [s + k0, s + k) (``csl``: the line's records' text)
+    before which a space of the text vanished (one before the line's first glyph is the line break's)."""
+    return tuple(sum(map(len, csl[k0:g - s])) for g in sorted(spaced) if s + k0 <= g < s + k and g > s)
 
 
 def _end_blank(p: _Para, s: int, e: int, fmt: ParaFormat) -> float:

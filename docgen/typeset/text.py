@@ -102,6 +102,8 @@ class Piece:
     width: float = 0.0                # from x to the end of the last glyph's advance (spacing inside included)
     rise: float = 0.0
     word_space: float = 0.0           # extra advance after each U+0020 (PDF Tw), for justified Latin text
+    spaces: tuple[int, ...] = ()      # offsets in text before which the text had a space that vanished
+                                      # (at a CJK–Latin boundary, between Han characters, around ·)
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ per-font encoding tables; underlines, link annotations and vector hyphens follow
 In a tagged document the text object is a marked-content sequence of its element (or of one element per
 line, for a table part), and underlines and hyphens are artifacts (see typeset/structure.py).
 """
+
 from __future__ import annotations
 
 import re
@@ -14,6 +15,7 @@ from reportlab.lib.rl_accel import escapePDF
 
 from .structure import ARTIFACT, artifact, open_mark, structure_of
 from .text import Line
+
 
 def _n(v: float) -> str:
     s = "%.3f" % v
@@ -27,13 +29,13 @@ def _tables(font, doc) -> tuple:
     state = font.state.get(doc)
     tabs = getattr(state, "_docgen_tables", None)
     if tabs is None:
-        font.splitString("", doc)                   # creates the state
+        font.splitString("", doc)  # creates the state
         state = font.state[doc]
         tabs = state._docgen_tables = ({}, {}, set(), {})
     return tabs
 
 
-_SAME_RUN = re.compile(r"(.)\1*", re.S)         # a run of one repeated character (here: one subset)
+_SAME_RUN = re.compile(r"(.)\1*", re.S)  # a run of one repeated character (here: one subset)
 
 
 def _encode(font, doc, text: str, tabs=None) -> list[tuple[int, bytes]]:
@@ -44,20 +46,20 @@ def _encode(font, doc, text: str, tabs=None) -> list[tuple[int, bytes]]:
     if not known.issuperset(text):
         for ch in dict.fromkeys(text):
             if ch not in known:
-                (k, b), = font.splitString(ch, doc)
+                ((k, b),) = font.splitString(ch, doc)
                 low[ord(ch)] = chr(b[0])
                 sub[ord(ch)] = chr(k)
                 known.add(ch)
                 if k:
-                    sub[-1] = True                  # the font has gone past its first subset
+                    sub[-1] = True  # the font has gone past its first subset
     data = text.translate(low).encode("latin-1")
-    if -1 not in sub:                               # one subset so far (every Latin font, most pages)
+    if -1 not in sub:  # one subset so far (every Latin font, most pages)
         return [(0, data)]
     subs = text.translate(sub)
     first = subs[0]
     if subs.count(first) == len(subs):
         return [(ord(first), data)]
-    return [(ord(m.group(1)), data[m.start():m.end()]) for m in _SAME_RUN.finditer(subs)]
+    return [(ord(m.group(1)), data[m.start() : m.end()]) for m in _SAME_RUN.finditer(subs)]
 
 
 def _subset_font(font, doc, tabs, sub: int, size: float) -> str:
@@ -77,11 +79,85 @@ def _rgb(c) -> tuple | None:
     return tuple(c.rgb()) if hasattr(c, "rgb") else None
 
 
-_SPAN = -2                                          # the open sequence is an ActualText span
+_SPAN = -2  # the open sequence is an ActualText span
 
 
 def _plain(line: Line) -> str:
-    return "".join(pc.text for pc in line.pieces)
+    """What the line says: its glyphs, and a space where the text had one that a CJK–Latin gap replaced."""
+    return "".join(_said(pc) for pc in line.pieces)
+
+
+def _said(pc, a: int = 0, b: int | None = None) -> str:
+    """The piece's text[a:b] with the spaces of the text that vanished put back."""
+    t = pc.text
+    b = len(t) if b is None else b
+    if not pc.spaces:
+        return t[a:b]
+    out, last = [], a
+    for o in pc.spaces:
+        if a <= o < b and (o > a or a == 0):
+            out += [t[last:o], " "]
+            last = o
+    out.append(t[last:b])
+    return "".join(out)
+
+
+_GAP = 0.05  # em: a wider gap between two pieces reads as a space
+
+
+def _spans(line: Line, uncovered) -> list[tuple[int, int, int, int, str]] | None:
+    """The ActualText spans a line needs so that text extraction reads exactly what the text said: one
+    across every gap between two pieces that is not a space of the text (the ¼ em CJK–Latin space, which
+    extractors turn into a space: `1936 年` for 1936年) — just the glyph either side, a space in its
+    ActualText where the text had one — and one around every character no font has (drawn as .notdef,
+    which would extract as nothing or U+0000).  Spans that touch are merged.  Returns
+    (first piece, offset, last piece, end offset, text) per span, or None."""
+    pieces = line.pieces
+    marks: list[list[int]] = []  # [piece, offset, piece, end] of each span, in order
+    for j, pc in enumerate(pieces):
+        t = pc.text
+        for o in pc.spaces:  # a space that vanished inside the piece: the pair around it
+            if o > 0:
+                if marks and marks[-1][2] == j and marks[-1][3] >= o - 1:
+                    marks[-1][3] = max(marks[-1][3], o + 1)
+                else:
+                    marks.append([j, o - 1, j, o + 1])
+        if uncovered is not None:
+            bad = uncovered(pc)
+            if bad:
+                for i, ch in enumerate(t):
+                    if ch in bad:
+                        if marks and marks[-1][2] == j and marks[-1][3] >= i:
+                            marks[-1][3] = max(marks[-1][3], i + 1)
+                        else:
+                            marks.append([j, i, j, i + 1])
+        if j + 1 < len(pieces):
+            nx = pieces[j + 1]
+            if (
+                t
+                and nx.text
+                and t[-1] != " "
+                and nx.text[0] != " "
+                and ((nx.spaces and nx.spaces[0] == 0) or nx.x - pc.x - pc.width > _GAP * min(pc.size, nx.size))
+            ):
+                a = [j, len(t) - 1, j + 1, 1]
+                if marks and (marks[-1][2], marks[-1][3]) >= (j, len(t) - 1):
+                    marks[-1][2:] = [j + 1, 1]
+                else:
+                    marks.append(a)
+    if not marks:
+        return None
+    out = []
+    for j0, i0, j1, i1 in marks:
+        if j0 == j1:
+            text = _said(pieces[j0], i0, i1)
+        else:
+            parts = [_said(pieces[j0], i0)]
+            for j in range(j0 + 1, j1 + 1):
+                parts.append(_said(pieces[j], 0, i1 if j == j1 else None))
+            text = "".join(parts)
+        out.append((j0, i0, j1, i1, text))
+    return out
 
 
 def _text_string(text: str) -> str:
@@ -89,6 +165,20 @@ def _text_string(text: str) -> str:
     if text.isascii():
         return "(%s)" % escapePDF(text)
     return "<FEFF%s>" % text.encode("utf-16-be").hex().upper()
+
+
+_CHARSETS: dict = {}  # face -> the characters it has (its cmap's)
+
+
+def _uncovered(pc) -> set | None:
+    """The characters of a piece its face has no glyph for (drawn as .notdef), or None."""
+    face = pc.face
+    got = _CHARSETS.get(face)
+    if got is None:
+        got = _CHARSETS[face] = frozenset(map(chr, face._cmap))
+    if got.issuperset(pc.text):
+        return None
+    return set(pc.text) - got
 
 
 def draw_line(canvas, line: Line, x0: float, baseline: float, tag=None) -> None:
@@ -114,13 +204,13 @@ def draw_lines(canvas, placed, tag=None) -> None:
     tags = None
     if st is not None:
         if st.nested:
-            st = None                               # inside an artifact or an element's sequence already
+            st = None  # inside an artifact or an element's sequence already
         elif tag is None:
             tag = st.element("P")
         elif tag.__class__ is list:
             tags, tag = tag, None
     escape = escapePDF
-    fonts = canvas.__dict__.get("_docgen_tables")        # font -> its tables, for this canvas's document
+    fonts = canvas.__dict__.get("_docgen_tables")  # font -> its tables, for this canvas's document
     if fonts is None:
         fonts = canvas._docgen_tables = {}
     flip = "1 0 0 1 " if canvas.bottomup else "1 0 0 -1 "
@@ -128,8 +218,8 @@ def draw_lines(canvas, placed, tag=None) -> None:
     add = code.append
     # marked content lies inside the text object: a sequence per element, opened at its first line with text,
     # and a sequence of its own (with ActualText) for a run of hyphenated lines
-    current = None                                  # the element whose sequence is open (_SPAN: a span's)
-    span_end = -1                                   # the line that closes an open ActualText span
+    current = None  # the element whose sequence is open (_SPAN: a span's)
+    span_end = -1  # the line that closes an open ActualText span
     page = canvas.getPageNumber() - 1 if st is not None else 0
     canvas_rgb = _rgb(getattr(canvas, "_fillColorObj", None))
     color = canvas_rgb
@@ -137,22 +227,38 @@ def draw_lines(canvas, placed, tag=None) -> None:
     size = rise = 0.0
     mode = 0
     emboldened = False
-    extras = []                                     # lines with underlines, links or a hyphen
+    extras = []  # lines with underlines, links or a hyphen
     for i, (line, x0, baseline) in enumerate(placed):
-        if st is not None and span_end < 0 and line.pieces:
+        if st is None and span_end < 0 and line.hyphen is not None and i + 1 < len(placed):
+            # untagged: the hyphenated word's halves are still read as one word
+            span_end = i + 1
+            while placed[span_end][0].hyphen is not None and span_end + 1 < len(placed):
+                span_end += 1
+            add("/Span <</ActualText %s>> BDC" % _text_string("".join(_plain(p[0]) for p in placed[i : span_end + 1])))
+            current = _SPAN
+        elif st is not None and span_end < 0 and line.pieces:
             el = tag if tags is None else tags[i]
-            if (line.hyphen is not None and el != ARTIFACT and i + 1 < len(placed)
-                    and (tags is None or tags[i + 1] == el)):
+            if (
+                line.hyphen is not None
+                and el != ARTIFACT
+                and i + 1 < len(placed)
+                and (tags is None or tags[i + 1] == el)
+            ):
                 # the hyphen is a path, not text: the word's halves are read as the spec wrote it (a run of
                 # hyphenated lines is one span, closed after the line that ends the last word)
                 span_end = i + 1
-                while (placed[span_end][0].hyphen is not None and span_end + 1 < len(placed)
-                       and (tags is None or tags[span_end + 1] == el)):
+                while (
+                    placed[span_end][0].hyphen is not None
+                    and span_end + 1 < len(placed)
+                    and (tags is None or tags[span_end + 1] == el)
+                ):
                     span_end += 1
                 if current is not None:
                     add("EMC")
-                add("/Span <</MCID %d /ActualText %s>> BDC" % (st.mark(el, page), _text_string(
-                    "".join(_plain(p[0]) for p in placed[i:span_end + 1]))))
+                add(
+                    "/Span <</MCID %d /ActualText %s>> BDC"
+                    % (st.mark(el, page), _text_string("".join(_plain(p[0]) for p in placed[i : span_end + 1])))
+                )
                 current = _SPAN
             elif el != current:
                 if current is not None:
@@ -162,7 +268,14 @@ def draw_lines(canvas, placed, tag=None) -> None:
         if line.hyphen is not None:
             extras.append((line, x0, baseline, i))
         y = " %.3f Tm" % baseline
-        for pc in line.pieces:
+        spans = _spans(line, _uncovered) if span_end < 0 and line.pieces else None
+        events: dict[tuple[int, int], list[str]] | None = None  # (piece, offset) -> operators before that glyph
+        if spans is not None:
+            events = {}
+            for j0, i0, j1, i1, text in spans:
+                events.setdefault((j0, i0), []).append("/Span <</ActualText %s>> BDC" % _text_string(text))
+                events.setdefault((j1, i1), []).insert(0, "EMC")
+        for j, pc in enumerate(line.pieces):
             face = pc.face
             f = face.reportlab_font
             if f is not font or pc.size != size:
@@ -195,6 +308,23 @@ def draw_lines(canvas, placed, tag=None) -> None:
                 if not extras or extras[-1][0] is not line:
                     extras.append((line, x0, baseline, i))
             add("%s%.3f%s" % (flip, x0 + pc.x, y))
+            if events is not None:
+                cuts = sorted(o for (jj, o) in events if jj == j)
+                if cuts:
+                    spaced = pcs or pws
+                    text, last, strings = pc.text, 0, 0
+                    for o in cuts + [len(text)]:
+                        if o > last:
+                            for sub, chunk in _encode(font, doc, text[last:o], tabs):
+                                if sub != subset:
+                                    subset = sub
+                                    add(_subset_font(font, doc, tabs, sub, size))
+                                add(("[0 (%s)] TJ" if strings and spaced else "(%s) Tj") % escape(chunk))
+                                strings += 1
+                            last = o
+                        if o < len(text) or (j, o) in events:
+                            code.extend(events.pop((j, o), ()))
+                    continue
             chunks = _encode(font, doc, pc.text, tabs)
             if len(chunks) == 1:
                 sub, chunk = chunks[0]
@@ -258,15 +388,29 @@ def _draw_extras(canvas, line: Line, x0: float, baseline: float, st, el) -> None
         if pc.href:
             if st is not None and el is not None and el != ARTIFACT:
                 st.annotation(el, canvas.getPageNumber() - 1, len(canvas._annotationrefs), pc.href)
-            canvas.linkURL(pc.href, (x0 + pc.x, baseline - pc.face.descent * pc.size,
-                                     x0 + pc.x + pc.width, baseline + pc.face.ascent * pc.size),
-                           relative=1, thickness=0)
+            canvas.linkURL(
+                pc.href,
+                (
+                    x0 + pc.x,
+                    baseline - pc.face.descent * pc.size,
+                    x0 + pc.x + pc.width,
+                    baseline + pc.face.ascent * pc.size,
+                ),
+                relative=1,
+                thickness=0,
+            )
     h = line.hyphen
     if h is not None:
         # drawn as a filled path so that the text layer keeps the word whole
         box = h.face.ink("-") or (0.05, 0.22, h.width / h.size - 0.05, 0.29)
         canvas.saveState()
         canvas.setFillColorRGB(*h.color)
-        canvas.rect(x0 + h.x + box[0] * h.size, baseline + box[1] * h.size,
-                    (box[2] - box[0]) * h.size, (box[3] - box[1]) * h.size, stroke=0, fill=1)
+        canvas.rect(
+            x0 + h.x + box[0] * h.size,
+            baseline + box[1] * h.size,
+            (box[2] - box[0]) * h.size,
+            (box[3] - box[1]) * h.size,
+            stroke=0,
+            fill=1,
+        )
         canvas.restoreState()
