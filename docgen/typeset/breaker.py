@@ -771,6 +771,8 @@ def _total_fit(p: _Para, fmt: ParaFormat, w1: float, width: float, ind: float, f
     unit = _UNIT.get(fmt.lang, 0.15) * em
     window = _WINDOW.get(fmt.lang, 3.0) * em
     cst = list(accumulate(p.stre, initial=0))
+    sqR = p.sqR
+    compress = fmt.compress_end and fmt.align == "justify" and not fmt.grid_pitch
     cands = [b for b in range(1, n) if brk[b] in (BREAK, HYPHEN_POINT, EMERGENCY)]
     cands.append(n)
     best = {0: (0.0, -1, False)}
@@ -787,18 +789,24 @@ def _total_fit(p: _Para, fmt: ParaFormat, w1: float, width: float, ind: float, f
             continue
         W = w1 if a == 0 else width
         base = cum[s] + gap[s]
+        gap_s, scum_s = gap[s], scum[s] + gsq[s]
         # the first candidate whose natural line is within the window, and the one before it
         k = bisect_left(cum, base + W - window, s + 1)
         ci = max(bisect_left(cands, k) - 1, bisect_left(cands, s + 1))
         while ci < len(cands):
             b = cands[ci]
             ci += 1
-            w, e = _line_width(p, s, b)
-            shrink = scum[e] - scum[s] - gsq[s]
+            # _line_width and _end_blank, inlined (this loop is most of total fit's time)
+            e = b - 1 if kind[b - 1] == SPACE and b > s else b
+            w = cum[e] - cum[s] - gap_s
+            kb = brk[b]
+            if kb == HYPHEN_POINT and b < n:
+                w += _hyphen_width(p, e)
+            shrink = scum[e] - scum_s
             if w - shrink > W + EPS:
                 break
             last = b >= n
-            end = 0.0 if last else _end_blank(p, s, e, fmt)
+            end = sqR[e - 1] if compress and not last and e > s and kind[e - 1] == PUNCT else 0.0
             slack = W - w + end
             if slack < -EPS:
                 bad = 100.0 * (-slack / (shrink - end)) ** 3
@@ -817,10 +825,10 @@ def _total_fit(p: _Para, fmt: ParaFormat, w1: float, width: float, ind: float, f
             dem = (10.0 + bad) ** 2
             hy = False
             if not last:
-                if brk[b] == HYPHEN_POINT:
+                if kb == HYPHEN_POINT:
                     hy = True
                     dem += _PEN_HYPHEN ** 2 + (_DEM_HYPHENS if hy0 else 0.0)
-                elif brk[b] == EMERGENCY:
+                elif kb == EMERGENCY:
                     dem += _PEN_EMERGENCY ** 2
             elif a and _orphan("".join(p.ch[s:e])):
                 dem += _DEM_ORPHAN
