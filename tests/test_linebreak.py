@@ -595,3 +595,25 @@ def test_a_segment_starting_with_a_space_before_an_unbreakable_run_sets(stack, w
     assert all(t.strip() for t in texts)                    # no line of nothing
     assert "".join(texts[1:]).replace(" ", "") == "一" + token + "丙"
     assert all(ln.width <= width + 0.01 for ln in lines)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_no_ink_past_the_measure_at_a_justified_line_end(stack, lang):
+    # a serif f's hook reaches past its advance: a justified line ending in it keeps the ink inside
+    st = TextStyle(stack, SIZE)
+    text = ("the proof of the value of a staff of chief officers of the chief of staff " * 4).strip()
+    if lang == "zh":
+        text = "中文段落里的英文：" + text
+    seen = 0
+    for em in range(14, 40):
+        width = em * SIZE
+        for ln in break_lines([Run(text, st)], width, ParaFormat(lang=lang))[:-1]:
+            pc = ln.pieces[-1]
+            ch = pc.text[-1]
+            if ln.hyphen is not None or ch == " ":
+                continue
+            ink = pc.face.ink(ch)
+            right = pc.x + pc.width - (pc.face.advance(ch) - ink[2]) * pc.size
+            seen += ch == "f"
+            assert right <= width + 0.01, (em, "".join(p.text for p in ln.pieces), right - width)
+    assert seen                                              # lines ending in f were looked at

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 from .latin import latin_lines
 from .text import (ANYWHERE, BREAK, CJK, EMERGENCY, EPS, HANGABLE, HYPHEN_POINT, LATIN, NO_BREAK, NO_END,
                    NO_START, NO_STRETCH_PAIRS, PUNCT, SPACE, Line, ParaFormat, Piece, Run, TextStyle, char_info,
-                   compound_parts, describe, hyphen_points, hyphenatable)
+                   compound_parts, describe, hyphen_points, hyphenatable, overhang)
 
 class _Para:
     """One forced-break segment of a paragraph as parallel per-glyph arrays (pt unless noted)."""
@@ -497,6 +497,13 @@ def _line_width(p: _Para, s: int, b: int) -> tuple[float, int]:
     return w, e
 
 
+def _ink_past(p: _Para, e: int) -> float:
+    """How far (pt) the ink of the Latin glyph before ``e`` reaches past its advance (0 for other glyphs)."""
+    if e <= 0 or p.kind[e - 1] != LATIN:
+        return 0.0
+    return overhang(p.face[e - 1], p.ch[e - 1][-1]) * p.size[e - 1]
+
+
 def _hyphen_width(p: _Para, e: int) -> float:
     return p.face[e - 1].advance("-") * p.size[e - 1]
 
@@ -553,7 +560,7 @@ def _choose_break(p: _Para, s: int, W: float, hang: bool) -> tuple[int, bool]:
             _explode(p, b - 1)
             n = p.n
         w, e = _line_width(p, s, b)
-        if w - _shrinkable(p, s, e) > W + EPS:
+        if w - _shrinkable(p, s, e) + _ink_past(p, e) > W + EPS:
             break
         if brk[b] in (BREAK, HYPHEN_POINT):
             return b, False
@@ -803,7 +810,7 @@ def _total_fit(p: _Para, fmt: ParaFormat, w1: float, width: float, ind: float, f
             if kb == HYPHEN_POINT and b < n:
                 w += _hyphen_width(p, e)
             shrink = scum[e] - scum_s
-            if w - shrink > W + EPS:
+            if w - shrink > W + EPS or (kind[e - 1] == LATIN and w - shrink + _ink_past(p, e) > W + EPS):
                 break
             last = b >= n
             end = sqR[e - 1] if compress and not last and e > s and kind[e - 1] == PUNCT else 0.0
@@ -922,6 +929,8 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
     hyphen = p.brk[b] == HYPHEN_POINT and b < p.n
     end = _end_blank(p, s, e_main, fmt) if stretch and not hangs else 0.0
     slack = W - nat_w + end
+    if stretch and not hyphen and not hangs and fmt.align == "justify" and p.kind[e_main - 1] == LATIN:
+        slack -= _ink_past(p, e_main)
     # shrink: squeeze punctuation (and word spaces) toward half width, from the line end backwards —
     # line-end marks first, as CLREQ prefers, and on a character grid as few characters leave the grid
     squeeze = {e_main - 1: end} if end else None

@@ -11,7 +11,7 @@ from bisect import bisect_right
 from itertools import accumulate
 
 from .text import (ANYWHERE, BREAK, EPS, HYPHEN_POINT, LATIN, NO_BREAK, NO_END, NO_START, Line, ParaFormat,
-                   Piece, Run, TextStyle, char_info, compound_parts, describe, hyphen_points, hyphenatable)
+                   Piece, Run, TextStyle, char_info, compound_parts, describe, hyphen_points, hyphenatable, overhang)
 
 _LATIN_TOKENS: dict = {}                        # style -> word -> (width, face), or None when not one face
 _LATIN_TOKENS_MAX = (8, 20000)                  # styles, words per style: ~5 MB a style at most
@@ -170,8 +170,8 @@ def latin_lines(run: Run, width: float, fmt: ParaFormat, first_width: float | No
         # push in (squeezing word spaces to 4/5): the nearest allowed break after the natural end
         j, q = (fj, fq + 1) if fq < L[fj] else (fj + 1, 0)
         while j < m:
-            w, ej, _, r = width_to(base, j, q)
-            if w - (ej - js) * sq > lim:
+            w, ej, eq, r = width_to(base, j, q)
+            if w - (ej - js) * sq + overhang(face, toks[ej][eq - 1] if eq else toks[ej - 1][-1]) * size > lim:
                 break
             if r == BREAK or r == HYPHEN_POINT:
                 return j, q
@@ -197,6 +197,8 @@ def latin_lines(run: Run, width: float, fmt: ParaFormat, first_width: float | No
         hyphen = r == HYPHEN_POINT
         k = je - js                                 # word spaces on the line
         slack = W - nat_w
+        if not last and not hyphen and fmt.align == "justify":
+            slack -= overhang(face, toks[je][qe - 1] if qe else toks[je - 1][-1]) * size
         sqz = 0.0
         if slack < -EPS and k:
             sqz = min(1.0, -slack / (k * sq)) * sq

@@ -117,6 +117,19 @@ class Line:
 
 
 
+_OVERHANG: dict = {}                                # (face, character) -> overhang (em)
+
+
+def overhang(face: Face, ch: str) -> float:
+    """How far (em) the ink of ``ch`` reaches past its advance on the right — the hook of a serif f — which a
+    justified line ending in it leaves inside the measure, so that no ink passes the edge."""
+    o = _OVERHANG.get((face, ch))
+    if o is None:
+        b = face.ink(ch)
+        o = _OVERHANG[(face, ch)] = max(0.0, b[2] - face.advance(ch)) if b is not None else 0.0
+    return o
+
+
 # ------------------------------------------------------------------------------------------------ characters
 
 def kind_of(ch: str, lang: str) -> int:
