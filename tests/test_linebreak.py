@@ -617,3 +617,24 @@ def test_no_ink_past_the_measure_at_a_justified_line_end(stack, lang):
             seen += ch == "f"
             assert right <= width + 0.01, (em, "".join(p.text for p in ln.pieces), right - width)
     assert seen                                              # lines ending in f were looked at
+
+
+@pytest.mark.parametrize("em", [26.5, 38.2, 41.1])
+def test_han_characters_before_an_unbroken_address_are_not_spread_apart(stack, em):
+    # the address cannot break where the line needs it: it takes a little letterspacing (never enough for
+    # text extraction to see a space) rather than the few Han characters before it taking half an em each
+    st = TextStyle(stack, SIZE)
+    text = ("安装说明见https://docs.example.org/guide/install-and-configure?lang=zh&version=2.4.1的第三节，"
+            "配置文件位于~/.config/docgen/themes/default/theme.yaml，其中line_end_compression选项控制行末标点。")
+    lines = break_lines([Run(text, st)], em * SIZE, ParaFormat())
+    spread = 0
+    for ln in lines[:-1]:
+        for pc in ln.pieces:
+            if re.match(f"[{CJK_RE}]", pc.text):
+                assert pc.char_space <= 0.25 * SIZE + 1e-6, (em, pc.text, pc.char_space / SIZE)
+            else:
+                assert pc.char_space <= 0.05 * SIZE + 1e-6, (em, pc.text, pc.char_space / SIZE)
+                spread += pc.char_space > 0
+        assert em * SIZE - 0.5 * SIZE < ln.width <= em * SIZE + 0.01     # still justified to the measure
+    assert "".join(pc.text for ln in lines for pc in ln.pieces) == text
+    assert spread or em < 30                                     # at 26.5 em no line here needs it

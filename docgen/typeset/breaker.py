@@ -917,7 +917,7 @@ def _empty_line(runs, last) -> Line:
 # ------------------------------------------------------------------------------------------------ setting
 
 def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat, *,
-              last: bool, stretch: bool, hangs: bool) -> Line:
+              last: bool, stretch: bool, hangs: bool) -> Line | None:
     gap = p.gap
     if hangs:
         e_main = b - 1                              # the hanging mark sits outside the measure
@@ -968,10 +968,23 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
     stre = p.stre
     per = 0.0
     every = False
+    spread: dict[int, float] | None = None
     if slack > EPS and stretch and fmt.align == "justify" and not fmt.grid_pitch:
         count = sum(stre[s + 1:e_main]) + sum(p.nst[s:e_main])   # Han runs: their inner boundaries
         if count:
             per = slack / count
+            em = max(p.size[s:e_main])
+            if per > _LOOSE * em and fmt.lang == "zh":
+                # a few Han characters before (or after) an address that could not break: rather than spread
+                # them apart, letterspace the address a little too
+                if p.words and any(len(c) > 1 for c in p.ch[s:e_main]):
+                    return None                     # letterspacing needs characters: the caller explodes
+                at = _spreadable(p, s, e_main)
+                if at:
+                    ls = min(_SPREAD_MAX * em, (slack - _LOOSE * em * count) / len(at))
+                    slack -= ls * len(at)
+                    per = slack / count
+                    spread = dict.fromkeys(at, ls)
         elif e_main - s > 1 or len(p.ch[s]) > 1:
             if p.words and any(len(c) > 1 for c in p.ch[s:e_main]):
                 return None                         # letterspacing needs characters: the caller explodes
@@ -1006,6 +1019,9 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
     if gsqz:
         for i, q in gsqz.items():
             gl[i - s - 1] -= q
+    if spread:
+        for i, q in spread.items():
+            gl[i - s - 1] += q
     if per and every:
         steps = [g + per + a for g, a in zip(gl, w)]
     elif per:
@@ -1089,6 +1105,20 @@ def _vanished(spaced: set[int], s: int, k0: int, k: int, csl: list[str]) -> tupl
     """Character offsets in the piece of glyph records [s + k0, s + k) (``csl``: the line's records' text)
     before which a space of the text vanished (one before the line's first glyph is the line break's)."""
     return tuple(sum(map(len, csl[k0:g - s])) for g in sorted(spaced) if s + k0 <= g < s + k and g > s)
+
+
+_LOOSE = 0.25                  # em: Han characters spread further apart than this are a loose line ...
+_SPREAD_MAX = 0.05             # em: ... which letterspaces an unbroken address on it by up to this (below a
+                               # tenth of an em, where text extraction would read a gap as a space)
+
+
+def _spreadable(p: _Para, s: int, e: int) -> list[int]:
+    """Boundaries inside the unbroken ASCII stretches of [s, e) (URLs, paths, long words) that may take
+    letterspacing: between two visible ASCII glyphs of one face, not inline code, no space either side."""
+    ch, kind, face, mono, stre = p.ch, p.kind, p.face, p.mono, p.stre
+    return [i for i in range(s + 1, e)
+            if not stre[i] and kind[i] != SPACE and kind[i - 1] != SPACE and ch[i] < "\x7f" and ch[i - 1] < "\x7f"
+            and ch[i] > " " and ch[i - 1] > " " and face[i] is face[i - 1] and not mono[i] and not mono[i - 1]]
 
 
 def _end_blank(p: _Para, s: int, e: int, fmt: ParaFormat) -> float:
