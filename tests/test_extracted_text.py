@@ -63,6 +63,9 @@ MIXED = [
     "面积约6.39平方千米，比2010年增加了12%，使用Python和ReportLab排版。",
     "他在 Berlin 学习，用 Qwen-Image 生成插图，版本 v2.1 发布于 2026 年。",
     "混排：中文English中文 mixed 中文，结尾是Latin",
+    # a loose line: the address cannot break where the line needs it, so the Han characters before it spread
+    "安装说明见https://docs.example.org/guide/install-and-configure/chapter-three/section-two/for-admins?lang=zh"
+    "&version=2.4.1的第三节。",
 ]
 
 

@@ -103,6 +103,7 @@ def _said(pc, a: int = 0, b: int | None = None) -> str:
 
 
 _GAP = 0.05  # em: a wider gap between two pieces reads as a space
+_SPREAD = 0.08  # em: Han characters spaced wider than this read as words with spaces between (poppler)
 
 
 def _spans(line: Line, uncovered) -> list[tuple[int, int, int, int, str]] | None:
@@ -110,27 +111,26 @@ def _spans(line: Line, uncovered) -> list[tuple[int, int, int, int, str]] | None
     across every gap between two pieces that is not a space of the text (the ¼ em CJK–Latin space, which
     extractors turn into a space: `1936 年` for 1936年) — just the glyph either side, a space in its
     ActualText where the text had one — and one around every character no font has (drawn as .notdef,
-    which would extract as nothing or U+0000).  Spans that touch are merged.  Returns
+    which would extract as nothing or U+0000) — and one around a run of Han characters spread further apart
+    than extractors read as one word (a loose line).  Spans that touch are merged.  Returns
     (first piece, offset, last piece, end offset, text) per span, or None."""
     pieces = line.pieces
     marks: list[list[int]] = []  # [piece, offset, piece, end] of each span, in order
     for j, pc in enumerate(pieces):
         t = pc.text
-        for o in pc.spaces:  # a space that vanished inside the piece: the pair around it
-            if o > 0:
-                if marks and marks[-1][2] == j and marks[-1][3] >= o - 1:
-                    marks[-1][3] = max(marks[-1][3], o + 1)
-                else:
-                    marks.append([j, o - 1, j, o + 1])
-        if uncovered is not None:
-            bad = uncovered(pc)
+        if len(t) > 1 and pc.char_space > _SPREAD * pc.size and t[0] >= "\u2e80":
+            ivs = [(0, len(t))]  # Han characters spread apart: read as one run, not as spaced-out words
+        else:
+            ivs = [(o - 1, o + 1) for o in pc.spaces if o > 0]  # a space that vanished inside the piece
+            bad = uncovered(pc) if uncovered is not None else None
             if bad:
-                for i, ch in enumerate(t):
-                    if ch in bad:
-                        if marks and marks[-1][2] == j and marks[-1][3] >= i:
-                            marks[-1][3] = max(marks[-1][3], i + 1)
-                        else:
-                            marks.append([j, i, j, i + 1])
+                ivs += [(i, i + 1) for i, ch in enumerate(t) if ch in bad]
+            ivs.sort()
+        for a, b in ivs:
+            if marks and marks[-1][2] == j and marks[-1][3] >= a:
+                marks[-1][3] = max(marks[-1][3], b)
+            else:
+                marks.append([j, a, j, b])
         if j + 1 < len(pieces):
             nx = pieces[j + 1]
             if (
@@ -140,11 +140,10 @@ def _spans(line: Line, uncovered) -> list[tuple[int, int, int, int, str]] | None
                 and nx.text[0] != " "
                 and ((nx.spaces and nx.spaces[0] == 0) or nx.x - pc.x - pc.width > _GAP * min(pc.size, nx.size))
             ):
-                a = [j, len(t) - 1, j + 1, 1]
                 if marks and (marks[-1][2], marks[-1][3]) >= (j, len(t) - 1):
                     marks[-1][2:] = [j + 1, 1]
                 else:
-                    marks.append(a)
+                    marks.append([j, len(t) - 1, j + 1, 1])
     if not marks:
         return None
     out = []
@@ -165,6 +164,15 @@ def _text_string(text: str) -> str:
     if text.isascii():
         return "(%s)" % escapePDF(text)
     return "<FEFF%s>" % text.encode("utf-16-be").hex().upper()
+
+
+def _joins(line: Line) -> bool:
+    """Whether the line's last word goes on at the next line: hyphenated by docgen (the hyphen is drawn, not
+    text), or ending in a hyphen of the text (Qwen-|Image, a URL's section-|two), which extractors would
+    take for a hyphenation and remove: either way the two lines are read through one ActualText span."""
+    if line.hyphen is not None:
+        return True
+    return not line.last and bool(line.pieces) and line.pieces[-1].text.endswith("-")
 
 
 _CHARSETS: dict = {}  # face -> the characters it has (its cmap's)
@@ -229,26 +237,21 @@ def draw_lines(canvas, placed, tag=None) -> None:
     emboldened = False
     extras = []  # lines with underlines, links or a hyphen
     for i, (line, x0, baseline) in enumerate(placed):
-        if st is None and span_end < 0 and line.hyphen is not None and i + 1 < len(placed):
+        if st is None and span_end < 0 and _joins(line) and i + 1 < len(placed):
             # untagged: the hyphenated word's halves are still read as one word
             span_end = i + 1
-            while placed[span_end][0].hyphen is not None and span_end + 1 < len(placed):
+            while _joins(placed[span_end][0]) and span_end + 1 < len(placed):
                 span_end += 1
             add("/Span <</ActualText %s>> BDC" % _text_string("".join(_plain(p[0]) for p in placed[i : span_end + 1])))
             current = _SPAN
         elif st is not None and span_end < 0 and line.pieces:
             el = tag if tags is None else tags[i]
-            if (
-                line.hyphen is not None
-                and el != ARTIFACT
-                and i + 1 < len(placed)
-                and (tags is None or tags[i + 1] == el)
-            ):
+            if _joins(line) and el != ARTIFACT and i + 1 < len(placed) and (tags is None or tags[i + 1] == el):
                 # the hyphen is a path, not text: the word's halves are read as the spec wrote it (a run of
                 # hyphenated lines is one span, closed after the line that ends the last word)
                 span_end = i + 1
                 while (
-                    placed[span_end][0].hyphen is not None
+                    _joins(placed[span_end][0])
                     and span_end + 1 < len(placed)
                     and (tags is None or tags[span_end + 1] == el)
                 ):
