@@ -115,6 +115,14 @@ def _spans(line: Line, uncovered) -> list[tuple[int, int, int, int, str]] | None
     than extractors read as one word (a loose line).  Spans that touch are merged.  Returns
     (first piece, offset, last piece, end offset, text) per span, or None."""
     pieces = line.pieces
+    if len(pieces) == 1:  # most lines: one piece, nothing to mark
+        pc = pieces[0]
+        if (
+            not pc.spaces
+            and not (pc.char_space > _SPREAD * pc.size and len(pc.text) > 1 and pc.text[0] >= "\u2e80")
+            and (uncovered is None or uncovered(pc) is None)
+        ):
+            return None
     marks: list[list[int]] = []  # [piece, offset, piece, end] of each span, in order
     for j, pc in enumerate(pieces):
         t = pc.text
