@@ -16,22 +16,21 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from itertools import combinations
 
 from reportlab.lib.units import mm
-from reportlab.platypus.flowables import Flowable
+from reportlab.platypus.flowables import CondPageBreak, Flowable
 from reportlab.platypus.tables import Table, TableStyle
 
 from ..errors import LayoutError
 from ..layout import geometry
 from ..layout import tree as T
 from ..spec.inline import Span
-from . import extensions
+from . import extensions, titles
 from .flowables import TextBlock
 from .fonts import FontStack
 from .structure import BCP47, artifact, structure_of
 from .breaker import break_lines
-from .text import NO_END, NO_START, Line, ParaFormat, Run, TextStyle
+from .text import Line, ParaFormat, Run, TextStyle
 from .textobject import draw_line, draw_lines
 from .styles import lang_of
 
@@ -41,7 +40,6 @@ RULE_BELOW_ZIHAO = 4 * mm        # 7.2.6: 红色分隔线 in 发文字号之下 
 SEAL_RADIUS = 21 * mm            # a 42 mm seal, the usual size for 党政机关
 BANJI_THICK, BANJI_THIN = 0.35 * mm, 0.25 * mm     # 7.4.1
 _NUMBERED = re.compile(r"^\s*([一二三四五六七八九十百]+、|（[一二三四五六七八九十百]+）|\d+[.．]|（\d+）)")
-_DOC_KINDS = re.compile(r"的(通知|请示|函|复函|批复|意见|报告|决定|通报|公告|通告|决议|纪要|命令)$")
 
 
 # ---------------------------------------------------------------------------------------------- the grid
@@ -71,11 +69,13 @@ def grid_of(ts) -> Grid:
 
 
 class _State:
-    """Per-pass bookkeeping: heading counters and the last flowable (that the signature keeps with)."""
+    """Per-pass bookkeeping: heading counters, the last 正文 flowable and what follows it (附件说明, 署名 and
+    seal, 附注: the chain that must share a page with 正文, 7.3.5.4)."""
 
     def __init__(self):
         self.counters = [0, 0, 0, 0]
         self.last: Flowable | None = None
+        self.chain: list[Flowable] = []
 
 
 def _state(ts) -> _State:
@@ -200,18 +200,40 @@ class BlankRows(Flowable):
 
 class GridBlock(TextBlock):
     """A paragraph on the grid that can also be centred or right-aligned (the line breaker's grid mode
-    sets lines flush left); lines keep whole-cell positions when the slack is whole cells."""
+    sets lines flush left); lines keep whole-cell positions when the slack is whole cells.
+
+    ``follow`` is the height of what must go on the page of its last line (the 署名, 成文日期 and seal after
+    the last 正文 paragraph, 7.3.5.4): when the paragraph fits but that does not, the paragraph splits and
+    brings its last lines along (7.3.5.5), rather than leaving the seal on a page without 正文 or moving
+    the whole paragraph off a page that has room for most of it."""
 
     def __init__(self, *a, place: str = "left", **kw):
         super().__init__(*a, **kw)
         self.place = place
+        self.follow = 0.0
+
+    def wrap(self, aw, ah):
+        w, h = super().wrap(aw, ah)
+        if self.follow and h <= ah + _EPS < h + self.follow - _EPS and len(self.lines(aw)) >= 2:
+            return w, ah + self.leading          # too tall with what follows: the frame asks to split
+        return w, h
 
     def split(self, aw, ah):
+        lines = self.lines(aw)
+        if self.follow and len(lines) * self.leading <= ah + _EPS:
+            # it fits, what follows does not: keep as many lines here as leaves one to go along
+            ah = min(ah, (len(lines) - 1) * self.leading + _EPS)
         parts = super().split(aw, ah)
         for p in parts:
             if isinstance(p, TextBlock) and not isinstance(p, GridBlock):
                 p.__class__ = GridBlock
                 p.place = self.place
+                p.follow = 0.0
+        if len(parts) == 2 and self.follow:
+            # the rest and what follows share the next page unless both fit here
+            parts[1].follow = self.follow
+            rest = len(parts[1].lines(aw)) * self.leading
+            parts.insert(1, CondPageBreak(rest + self.follow - _EPS))
         return parts
 
     def draw(self):
@@ -253,80 +275,10 @@ def _translated(ts, g: Grid, texts: T.Texts, primary) -> list:
 
 # ---------------------------------------------------------------------------------------------- title
 
-def balance_title(text: str, advance, width: float, size: float) -> list[str]:
-    """Break a title into centred lines of similar length (GB/T 9704 7.3.1: 梯形 or 菱形, words whole):
-    the fewest lines that fit, every line at least two characters, CLREQ prohibitions respected; explicit
-    newlines in the title are kept.  ``advance(ch)`` is a character's width in pt."""
-    out = []
-    for part in text.split("\n"):
-        out += _balance(part.strip(), advance, width, size)
-    return [x for x in out if x]
-
-
-def _balance(s: str, advance, width: float, size: float) -> list[str]:
-    w = [advance(ch) for ch in s]
-    if sum(w) <= width + _EPS:
-        return [s]
-    n = len(s)
-    cum = [0.0]
-    for x in w:
-        cum.append(cum[-1] + x)
-    depth = [0] * (n + 1)            # inside 《》 or “” at a break position
-    d = 0
-    for i, ch in enumerate(s):
-        if ch in "《“‘（":
-            d += 1
-        elif ch in "》”’）":
-            d = max(0, d - 1)
-        depth[i + 1] = d
-
-    def allowed(i):
-        a, b = s[i - 1], s[i]
-        if b in NO_START or a in NO_END or (a + b) in ("——", "……"):
-            return False
-        return not (a.isascii() and a.isalnum() and b.isascii() and b.isalnum())
-
-    cands = [i for i in range(2, n - 1) if allowed(i)]
-    k_min = max(2, math.ceil(cum[-1] / width))
-    best = None
-    for k in range(k_min, min(k_min + 2, 6)):
-        if k - 1 > len(cands):
-            break
-        combos = combinations(cands, k - 1)
-        for cut in combos:
-            bounds = (0, *cut, n)
-            lens = [cum[bounds[j + 1]] - cum[bounds[j]] for j in range(k)]
-            if max(lens) > width + _EPS or min(bounds[j + 1] - bounds[j] for j in range(k)) < 2:
-                continue
-            mean = sum(lens) / k
-            score = sum((x - mean) ** 2 for x in lens) / size ** 2 + 3.0 * (k - k_min)
-            if k == 2 and lens[0] > lens[1] + size * 0.5:
-                score += 1.0                         # an inverted trapezoid is allowed, the upright preferred
-            if k >= 3:
-                mid = lens[1:-1]
-                if min(mid) < lens[0] - size * 0.5 and min(mid) < lens[-1] - size * 0.5:
-                    score += 50.0                    # an hourglass is neither trapezoid nor diamond
-            for c in cut:
-                if depth[c]:
-                    score += 12.0                    # inside a quoted name 《…》
-                if s[c - 1] in "的和与及或之":
-                    score += 4.0                     # a function word ends a line
-                if _DOC_KINDS.search(s[c:]) and len(s) - c <= 4:
-                    score -= 2.0                     # “……的通知” keeps the 文种 with its 的
-            if best is None or score < best[0]:
-                best = (score, bounds)
-        if best is not None and k > k_min:
-            break
-    if best is None:                                 # nothing balanced fits: greedy
-        lines, start = [], 0
-        for i in range(1, n + 1):
-            if cum[i] - cum[start] > width + _EPS:
-                lines.append(s[start:i - 1])
-                start = i - 1
-        lines.append(s[start:])
-        return lines
-    b = best[1]
-    return [s[b[j]:b[j + 1]] for j in range(len(b) - 1)]
+def balance_title(text: str, advance, width: float, size: float = 22.0) -> list[str]:
+    """Break a title into centred lines (GB/T 9704 7.3.1: 梯形 or 菱形, words whole, see
+    :func:`docgen.typeset.titles.balance`); ``advance(ch)`` is a character's width in pt."""
+    return titles.balance(text, width, lambda s: sum(advance(ch) for ch in s))
 
 
 def _title_rows(ts, g: Grid, spans: list[Span], lang: str, style: str) -> list[list[tuple[float, Line]]]:
@@ -433,8 +385,35 @@ def _zhusong(ts, el: T.Element) -> list:
 # ---------------------------------------------------------------------------------------------- 正文
 
 def _remember(ts, flows: list) -> list:
+    """``flows`` are 正文 (or 主送): the last of them is what the 署名 chain keeps with."""
     if flows:
-        _state(ts).last = flows[-1]
+        st = _state(ts)
+        st.last, st.chain = flows[-1], []
+    return flows
+
+
+def _rows_of(g: Grid, f: Flowable) -> int:
+    if isinstance(f, Rows):
+        return len(f.rows)
+    if isinstance(f, BlankRows):
+        return f.n
+    if isinstance(f, TextBlock):
+        return len(f.lines(g.width))
+    return 0
+
+
+def _follow(ts, g: Grid, flows: list) -> list:
+    """附件说明, 署名 and 附注 after the 正文: one chain kept together, and kept with the last 正文 lines — a
+    paragraph brings its last lines along (:class:`GridBlock` ``follow``), anything else keeps with the chain
+    whole.  Never a 署名 or seal on a page without 正文 (7.3.4, 7.3.5.4, 7.3.5.5)."""
+    st = _state(ts)
+    for f in st.chain[-1:] + flows[:-1]:
+        f.keepWithNext = True
+    if isinstance(st.last, GridBlock) and not st.last.keepWithNext:
+        st.last.follow += sum(_rows_of(g, f) for f in flows) * g.row
+    elif st.last is not None:
+        st.last.keepWithNext = True
+    st.chain += flows
     return flows
 
 
@@ -564,7 +543,7 @@ def _fujian_shuoming(ts, el: T.Element) -> list:
             first.insert(0, (2 * g.pitch, prefix))
         rows.append(first)
         rows += [[(x, ln)] for ln in lines[1:]]
-    return _remember(ts, [BlankRows(g, 1), Rows(g, rows, splittable=True)])
+    return _follow(ts, g, [BlankRows(g, 1), Rows(g, rows, splittable=True)])
 
 
 def _sign(ts, el: T.Element) -> list:
@@ -605,10 +584,7 @@ def _sign(ts, el: T.Element) -> list:
         with artifact(c):                        # a placeholder for the seal: decoration, not text
             _seal(c, cx, cy, red)
 
-    state = _state(ts)
-    if state.last is not None:
-        state.last.keepWithNext = True          # never a seal on a page without text (7.3.5.4)
-    return _remember(ts, [Rows(g, rows, decorate=stamp)])
+    return _follow(ts, g, [Rows(g, rows, decorate=stamp)])
 
 
 def _seal(c, cx: float, cy: float, red) -> None:
@@ -638,10 +614,7 @@ def _fuzhu(ts, el: T.Element) -> list:
         if lg != "en" and not (text.startswith("（") and text.endswith("）")):
             spans = [Span("（")] + list(spans) + [Span("）")]
         return [_block(ts, g, spans, lg, "body")]
-    state = _state(ts)
-    if state.last is not None:
-        state.last.keepWithNext = True
-    return _remember(ts, _translated(ts, g, el.texts, primary))
+    return _follow(ts, g, _translated(ts, g, el.texts, primary))
 
 
 def _fujian_head(ts, el: T.Element) -> list:
