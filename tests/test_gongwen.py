@@ -353,3 +353,23 @@ def test_a_long_title_leaves_zhengwen_on_page_one(tmp_path):
     rows = _body_rows(first)
     assert any(t.startswith("为深入贯彻") for _, t, _ in rows)      # 正文 begins on page 1
     assert_conforms(res.pdf, tmp_path)
+
+
+def test_numbers_on_the_grid_take_whole_cells_with_the_slack_split_evenly():
+    # issue 13.8: `2026年3月6日`, not `2026 年3 月6 日`; `企业46家`, not `企业46 家`
+    res = docgen.render(spec([{"paragraph": "已集聚农业科技企业46家，定于2026年3月6日召开推进会议，请各单位认真准备。"}]))
+    first = chars(res.pdf)[0][2]
+    line = next(ln for ln in lines_of([c for c in first if round(c["size"]) == 16])
+                if "企业46家" in "".join(c["text"] for c in ln))
+    text = "".join(c["text"] for c in line)
+    x0 = line[0]["x0"]
+    for num in ("46", "2026", "3", "6"):
+        i = text.index(num + ("家" if num == "46" else "年" if num == "2026" else "月" if num == "3" else "日"))
+        before, digits, after = line[i - 1], line[i:i + len(num)], line[i + len(num)]
+        lead = digits[0]["x0"] - (before["x0"] + PITCH)             # from the end of the cell before
+        trail = after["x0"] - digits[-1]["x1"]
+        assert lead == pytest.approx(trail, abs=0.6), (num, lead, trail)
+        assert lead > 0.5
+        for c in (before, after):                                   # the Han characters stay on the grid
+            cells = (c["x0"] - x0) / PITCH
+            assert cells == pytest.approx(round(cells), abs=0.02), (num, c["text"], cells)

@@ -109,11 +109,15 @@ def _fmt(ts, g: Grid, style: str, lang: str, *, indent: bool = True, align: str 
     return ParaFormat(align=align or st.align, lang="zh" if zh else "en", first_indent=ind, grid_pitch=grid)
 
 
-def _line(ts, g: Grid, text: str | list[Span], style: str, *, lang="zh", color=None, size=None) -> Line | None:
-    """One unbroken line (labels, dates, names)."""
+def _line(ts, g: Grid, text: str | list[Span], style: str, *, lang="zh", color=None, size=None,
+          grid: bool = True) -> Line | None:
+    """One unbroken line (labels, dates, names); ``grid=False`` sets it at natural widths (a date placed on
+    its own, whose numbers would otherwise take whole cells flush left)."""
     spans = [Span(text)] if isinstance(text, str) else text
-    lines = break_lines(_runs(ts, spans, style, color=color, size=size), 1e5,
-                        _fmt(ts, g, style, lang, indent=False, align="left"))
+    fmt = _fmt(ts, g, style, lang, indent=False, align="left")
+    if not grid:
+        fmt = ParaFormat(align="left", lang=fmt.lang)
+    lines = break_lines(_runs(ts, spans, style, color=color, size=size), 1e5, fmt)
     return lines[0] if lines else None
 
 
@@ -555,7 +559,7 @@ def _sign(ts, el: T.Element) -> list:
     items = ts.languages_of(el.texts)
     # on the cell grid: the signature may be all a last page holds, and that page's pitch is measured too
     name = _line(ts, g, items[0][1], "gw-plain") if items else None
-    date = _line(ts, g, el.attrs.get("date", ""), "gw-plain")
+    date = _line(ts, g, el.attrs.get("date", ""), "gw-plain", grid=False)
     W, p = g.width, g.pitch
     seal = seal and name is not None
     if seal:
