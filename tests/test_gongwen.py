@@ -71,16 +71,17 @@ def test_examples_pass_both_checkers(examples, name, tmp_path):
     assert_conforms(examples[name].pdf, tmp_path, name, known=KNOWN.get(name, ()))
 
 
-@pytest.mark.parametrize("paras,pages", [(0, 1), (5, 2), (22, 5)])
-def test_one_two_and_five_page_documents_conform(paras, pages, tmp_path):
+# a one-page text printed double-sided puts its 版记 on page 2, the 封四 (7.4); single-sided it stays on page 1
+@pytest.mark.parametrize("paras,pages,duplex", [(0, 2, True), (0, 1, False), (5, 2, True), (22, 6, True)])
+def test_one_two_and_five_page_documents_conform(paras, pages, duplex, tmp_path):
     body = [{"paragraph": PARA[:40]}] if paras == 0 else []
     for i in range(paras):
         if i % 4 == 0:
             body.append({"heading": {"text": f"第{i // 4 + 1}部分工作要求", "level": 1 + (i // 4) % 3}})
         body.append({"paragraph": PARA})
     res = docgen.render(spec(body, chaosong=["市委办公室", "市人大常委会办公室"], yinfa_jiguan="青川市人民政府办公室",
-                             yinzhang=paras > 0))
-    assert res.pages >= pages if pages == 5 else res.pages == pages
+                             yinzhang=paras > 0, shuangmian=duplex))
+    assert res.pages == pages
     assert_conforms(res.pdf, tmp_path)
 
 
@@ -91,11 +92,9 @@ def test_long_title_long_zhusong_and_a_table_spanning_pages(tmp_path):
     body = [{"paragraph": PARA},
             {"table": {"header": ["序号", "任务", "牵头单位", "时限"], "widths": [2, 12, 8, 6], "rows": rows}},
             {"paragraph": PARA}]
-    res = docgen.render(spec(body, title=title, zhusong=zhusong))
+    res = docgen.render(spec(body, title=title, zhusong=zhusong, yinfa_jiguan="青川市人民政府办公室"))
     assert res.pages >= 3
-    # known layout defect (issue 14, found by item 6's rules): the long 主送 fills page 1 so that it holds no
-    # 正文 (7.3.3 公文首页必须显示正文)
-    assert_conforms(res.pdf, tmp_path, known=("page 1 holds no 正文",))
+    assert_conforms(res.pdf, tmp_path)
     first = chars(res.pdf)[0][2]
     title_lines = lines_of([c for c in first if round(c["size"]) == 22])
     assert 2 <= len(title_lines) <= 3
@@ -105,7 +104,9 @@ def test_long_title_long_zhusong_and_a_table_spanning_pages(tmp_path):
         assert abs(mid - (LEFT + W / 2)) < 1.5 * MM           # centred
     assert nows("".join(c["text"] for ln in title_lines for c in ln)) == nows(title)
     text = nows("".join(pypdf_text(res.pdf)))
-    assert "、".join(zhusong) + "：" in text
+    # six lines of 主送 would leave page 1 two rows of 正文: they move to the 版记 (7.3.2), with a warning
+    assert "主送：" + "，".join(zhusong) + "。" in text
+    assert any("gongwen.zhusong" in w and "版记" in w for w in res.warnings)
     for r in rows:
         assert nows("".join(r)) in text
 
@@ -373,3 +374,72 @@ def test_numbers_on_the_grid_take_whole_cells_with_the_slack_split_evenly():
         for c in (before, after):                                   # the Han characters stay on the grid
             cells = (c["x0"] - x0) / PITCH
             assert cells == pytest.approx(round(cells), abs=0.02), (num, c["text"], cells)
+
+
+def test_thirty_three_zhusong_move_to_the_banji_above_the_chaosong(tmp_path):
+    zhusong = [f"青川市第{cn_numeral(i)}行政区人民政府" for i in range(1, 34)]
+    res = docgen.render(spec([{"paragraph": PARA}] * 8, zhusong=zhusong, chaosong=["市委办公室"],
+                             yinfa_jiguan="青川市人民政府办公室", shuangmian=False))
+    assert any("gongwen.zhusong" in w and "7.3.2" in w for w in res.warnings)
+    pages = chars(res.pdf)
+    p1 = _body_rows(pages[0][2])
+    assert p1[0][1] == "青政发〔2026〕9号" and any(t.startswith("为深入贯彻") for _, t, _ in p1)   # 正文 on page 1
+    last = lines_of([c for c in pages[-1][2] if round(c["size"]) == 14 and c["top"] < TOP + H])
+    texts = ["".join(c["text"] for c in ln) for ln in last]
+    assert texts[0].startswith("主送：青川市第一行政区人民政府，")
+    k = next(i for i, t in enumerate(texts) if t.startswith("抄送："))
+    assert k >= 2 and texts[k - 1].endswith("。")               # 主送 first, then 抄送, then 印发
+    assert texts[-1].endswith("印发")
+    assert last[0][0]["x0"] == pytest.approx(LEFT + 14, abs=0.5)  # 左空一字 like the 抄送
+    assert last[k][0]["x0"] == pytest.approx(LEFT + 14, abs=0.5)
+    import io
+    import pdfplumber
+    with pdfplumber.open(io.BytesIO(res.pdf)) as pdf:
+        rules = sorted((ln for ln in pdf.pages[-1].lines if abs(ln["x1"] - ln["x0"] - W) < 1), key=lambda ln: ln["top"])
+    widths = [round(ln["linewidth"] / MM, 2) for ln in rules]
+    assert widths == [0.35, 0.25, 0.25, 0.35]                   # a thin rule between 主送, 抄送 and 印发
+    assert rules[-1]["top"] == pytest.approx(TOP + H, abs=0.5)
+    assert last[k][0]["top"] > rules[1]["top"] > last[k - 1][0]["top"]
+    assert_conforms(res.pdf, tmp_path)
+
+
+def test_a_missing_yinfa_jiguan_is_a_warning():
+    res = docgen.render(spec())
+    assert any(w.startswith("gongwen.yinfa_jiguan: missing") for w in res.warnings)
+    res = docgen.render(spec(yinfa_jiguan="青川市人民政府办公室"))
+    assert not any("yinfa_jiguan" in w for w in res.warnings)
+
+
+def _folio_text(page_chars):
+    return "".join(c["text"].strip() for c in sorted(page_chars, key=lambda c: c["x0"]) if c["top"] > TOP + H + 3 * MM)
+
+
+@pytest.mark.parametrize("paras,duplex,layout", [
+    # the text ends on page 2 and the 版记 does not fit there: page 3 stays blank, page 4 is the 封四; neither
+    # is numbered (7.5)
+    (6, True, [("text", "—1—"), ("text", "—2—"), ("blank", ""), ("banji", "")]),
+    # the text ends on page 3 with room for the 版记: it still goes on page 4, numbered
+    (7, True, [("text", "—1—"), ("text", "—2—"), ("text", "—3—"), ("banji", "—4—")]),
+    # printed single-sided: the last page, whatever its number
+    (6, False, [("text", "—1—"), ("text", "—2—"), ("banji", "—3—")]),
+    (7, False, [("text", "—1—"), ("text", "—2—"), ("banji", "—3—")]),
+])
+def test_the_banji_goes_on_an_even_page_when_printed_double_sided(paras, duplex, layout, tmp_path):
+    res = docgen.render(spec([{"paragraph": PARA}] * paras, chaosong=["市委办公室"],
+                             yinfa_jiguan="青川市人民政府办公室", shuangmian=duplex))
+    pages = chars(res.pdf)
+    assert len(pages) == len(layout)
+    for (w, h, cs), (kind, folio) in zip(pages, layout):
+        inside = [c for c in cs if c["top"] < TOP + H and c["text"].strip()]
+        banji = [c for c in inside if round(c["size"]) == 14]
+        assert _folio_text(cs) == folio
+        if kind == "blank":
+            assert not inside
+        elif kind == "banji":
+            assert banji and max(c["bottom"] for c in banji) > TOP + H - ROW       # in the last rows
+        else:
+            assert not banji
+    report = check_pdf(res.pdf, "gbt9704")
+    assert not report.violations, "\n".join(report.lines())
+    if kind == "banji" and folio:                      # no unnumbered pages: the shared checker agrees
+        assert "SUMMARY no violations" in shared_check(res.pdf, tmp_path)

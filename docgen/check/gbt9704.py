@@ -616,7 +616,7 @@ def _dates(pages, size, report):
 def _banji(pages, areas, size, report, tol):
     for p in pages:
         lines = [ln for ln in p.lines if ln.size < size - 0.5 and ln.top <= areas[p.number].bottom
-                 and (ln.text.endswith("印发") or ln.text.startswith("抄送"))]
+                 and (ln.text.endswith("印发") or ln.text.startswith(("抄送", "主送")))]
         if not lines:
             continue
         a = areas[p.number]
@@ -624,7 +624,8 @@ def _banji(pages, areas, size, report, tol):
         if p.number != len(pages):
             report.add("banji", p.number, first.pos(),
                        f"版记 on page {p.number} of {len(pages)}; it goes on the last page (7.4)")
-        if first.top < a.top + H / 2:
+        # a long 版记 (a moved 主送, 7.3.2) may reach the upper half, so long as it ends in the last rows
+        if first.top < a.top + H / 2 and lines[-1].bottom < a.bottom - 2 * SLOT:
             report.add("banji", p.number, first.pos(),
                        "版记 in the upper half of the page; it takes the last rows (7.4)")
         for ln in lines:
