@@ -956,8 +956,8 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
     else:
         w = nat[s:e]
         off = trimL[s:e] if p.trimmed else None
-    if off is not None and p.grid and trimL[s] < 0 and p.kind[s] == LATIN:
-        # a padded number or word starting a line sits flush left in its cells (顶格, 回行顶格)
+    if off is not None and p.grid and indent <= EPS and trimL[s] < 0 and p.kind[s] == LATIN:
+        # a padded number or word at a line's left edge sits flush left in its cells (顶格, 回行顶格)
         off = list(off)
         lead = -trimL[s]
         k = s

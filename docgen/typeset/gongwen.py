@@ -392,7 +392,7 @@ def _head(ts, el: T.Element) -> list:
         n = max(r, r_first + (1 if zihao is not None else 0), int((dbl_y or 0) // g.row) + 1)
     elif fmt == "mingling":
         # 10.2: 令号 two rows below the 标志, centred; the 正文 two rows below it; no rule
-        ling = _line(ts, g, a["linghao"], "gw-plain") if a.get("linghao") else None
+        ling = _line(ts, g, a["linghao"], "gw-plain", grid=False) if a.get("linghao") else None
         n = r_last + 1
         if ling is not None:
             rows.setdefault(r_last + 3, []).append(((g.width - ling.width) / 2, ling))
