@@ -86,6 +86,7 @@ def test_every_format_has_an_example_and_the_tongzhi_runs_to_pages(examples):
 @pytest.mark.parametrize("name", [f.stem for f in GONGWEN_EXAMPLES])
 def test_examples_pass_both_checkers(examples, name, tmp_path):
     fmt = FORMAT_OF.get(name, "wenjian")
+    assert not examples[name].warnings
     assert_conforms(examples[name].pdf, tmp_path, name, known=KNOWN.get(name, ()), fmt=fmt)
     assert f"format {FORMATS[fmt]} ({fmt}), detected" in "\n".join(check_pdf(examples[name].pdf, "gbt9704").infos)
 
@@ -583,13 +584,18 @@ def test_jiyao_format_measured(examples):
         bz = [c for c in _chars(pdf.pages[0]) if _is_red(c["non_stroking_color"]) and c["size"] > 30]
         assert "".join(c["text"] for c in bz) == "青川市人民政府常务会议纪要"
         assert min(c["top"] for c in bz) - TOP == pytest.approx(35 * MM, abs=0.5 * MM)
-        page = next(p for p in pdf.pages if "出席" in "".join(c["text"] for c in p.chars))
-        lines = lines_of([c for c in _chars(page) if round(c["size"]) == 16 and c["top"] < TOP + H])
-        texts = ["".join(c["text"] for c in ln) for ln in lines]
-        i = next(k for k, t in enumerate(texts) if t.startswith("出席："))
-        assert texts[i + 2].startswith("请假：") and texts[i + 3].startswith("列席：")
-        assert lines[i][0]["x0"] == pytest.approx(LEFT + 2 * PITCH, abs=0.5)
-        assert "Sans" in lines[i][0]["fontname"]                                     # 黑体
-        name_x = lines[i][3]["x0"]
-        assert lines[i + 1][0]["x0"] == pytest.approx(name_x, abs=0.5)              # aligned after the colon
-        assert (baseline(lines[i][0]) - baseline(lines[i - 1][0])) == pytest.approx(2 * ROW, abs=0.5)
+    s = spec([{"paragraph": PARA}], biaozhi="青川市人民政府常务会议纪要", format="jiyao", zihao="青政纪〔2026〕3号",
+             chuxi=[f"市第{cn_numeral(i)}局局长张{cn_numeral(i)}" for i in range(1, 9)], qingjia=["李四（出差）"],
+             liexi=["市政府办公室王五"], zhusong=[], shuming=None)
+    res = docgen.render(s)
+    page = next(cs for _, _, cs in chars(res.pdf) if "出席" in "".join(c["text"] for c in cs))
+    lines = lines_of([c for c in page if round(c["size"]) == 16 and c["top"] < TOP + H])
+    texts = ["".join(c["text"] for c in ln) for ln in lines]
+    i = next(k for k, t in enumerate(texts) if t.startswith("出席："))
+    j = next(k for k, t in enumerate(texts) if t.startswith("请假："))
+    assert j >= i + 2 and texts[j + 1].startswith("列席：")          # 出席 wraps; 请假, 列席 on new rows
+    assert lines[i][0]["x0"] == pytest.approx(LEFT + 2 * PITCH, abs=0.5)
+    assert "Sans" in lines[i][0]["fontname"] and "Fang" in lines[i][3]["fontname"]     # 黑体 label, 仿宋 names
+    assert lines[i + 1][0]["x0"] == pytest.approx(lines[i][3]["x0"], abs=0.5)        # aligned after the colon
+    assert (baseline(lines[i][0]) - baseline(lines[i - 1][0])) == pytest.approx(2 * ROW, abs=0.5)
+    assert not any("title" in v.kind for v in check_pdf(res.pdf, "gbt9704").violations)

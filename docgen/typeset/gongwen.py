@@ -88,7 +88,6 @@ class _State:
         self.counters = [0, 0, 0, 0]
         self.last: Flowable | None = None
         self.chain: list[Flowable] = []
-        self.format = "wenjian"
         self.page1_rows = 0                  # rows page 1 has used before the 主送 (版头, title)
         self.zhusong_moved = False
 
@@ -363,7 +362,6 @@ def _head(ts, el: T.Element) -> list:
     a = el.attrs
     fmt = a.get("format", "wenjian")
     state = _state(ts)
-    state.format = fmt
     rows: dict[int, list] = {}
     names = [_plain(c.texts, "zh") for c in el.children if c.tag == "gw-jiguan"]
     if fmt == "xinhan":
