@@ -51,6 +51,7 @@ class Gongwen:
     banji_weights: tuple = (0.35, 0.25, 0.35)  # mm
     xinhan_top_thick: bool = True              # 信函格式: the upper double line 上粗下细
     folio_on_first: bool | None = None         # None: the format's (信函格式 shows none on page 1)
+    banji_plain: bool | None = None            # None: the format's (信函格式: no rules, no 印发 line)
 
 
 def face(role: str) -> str:
@@ -228,6 +229,13 @@ def draw(d: Gongwen = Gongwen(), **changes) -> bytes:
     # 版记 (7.4): rules as wide as the 版心, 4号 text 左右各空一字, the last rule on the 版心's bottom edge
     r0 = d.banji_rows
     w1, w2, w3 = (w * MM for w in d.banji_weights)
+    if d.banji_plain if d.banji_plain is not None else d.fmt == "xinhan":
+        # 10.1: 版记不加印发机关和印发日期、分隔线，位于公文最后一页版心内最下方
+        sh.text("抄送：市委各部门，市人大常委会办公室。", "fang", 14, LEFT + 14, sh.base(r0 + 2, 14), pitch=14)
+        sh.folio(2)
+        c.showPage()
+        c.save()
+        return buf.getvalue()
     sh.rule(sh.top + r0 * ROW, LEFT, LEFT + W, w1)
     sh.text("抄送：市委各部门，市人大常委会办公室。", "fang", 14, LEFT + 14, sh.base(r0, 14), pitch=14)
     sh.rule(sh.top + (r0 + 2) * ROW, LEFT, LEFT + W, w2)

@@ -56,6 +56,9 @@ CASES = [
     Case("gongwen-tongzhi-p1", "gongwen-tongzhi.yaml", "zh", 1),
     Case("gongwen-qingshi-p1", "gongwen-qingshi.yaml", "zh", 1),
     Case("gongwen-han-p1", "gongwen-han.yaml", "zh", 1),
+    Case("gongwen-lianhe-p1", "gongwen-lianhe.yaml", "zh", 1),
+    Case("gongwen-mingling-p1", "gongwen-mingling.yaml", "zh", 1),
+    Case("gongwen-jiyao-p1", "gongwen-jiyao.yaml", "zh", 1),
     Case("sales-report-en-charts", "sales-report/sales-report.yaml", "en", 3),
 ]
 BY_NAME = {c.name: c for c in CASES}

@@ -90,7 +90,7 @@ def check(pages: list[Page], report, *, tol: float, fmt: str | None = None) -> N
     title = _title(p1, areas[1], size, head, report, tol, fmt)
     _text(pages, areas, size, head, title, report, tol, fmt)
     _dates(pages, size, report)
-    _banji(pages, areas, size, report, tol)
+    _banji(pages, areas, size, report, tol, fmt)
     right = statistics.median(a.right for a in areas.values())
     body = [(p, ln) for p in pages for ln in p.lines if ln.size == size and ln.top <= areas[p.number].bottom]
     check_breaks(pages, report, right_edge=right, lines=body)
@@ -613,10 +613,10 @@ def _dates(pages, size, report):
                 report.add("date", p.number, ln.pos(), f"{what} {text!r}: {why} (7.3.5.1, 7.4.3)")
 
 
-def _banji(pages, areas, size, report, tol):
+def _banji(pages, areas, size, report, tol, fmt="wenjian"):
     for p in pages:
         lines = [ln for ln in p.lines if ln.size < size - 0.5 and ln.top <= areas[p.number].bottom
-                 and (ln.text.endswith("印发") or ln.text.startswith("抄送"))]
+                 and (ln.text.endswith("印发") or ln.text.startswith(("抄送", "主送")))]
         if not lines:
             continue
         a = areas[p.number]
@@ -624,7 +624,8 @@ def _banji(pages, areas, size, report, tol):
         if p.number != len(pages):
             report.add("banji", p.number, first.pos(),
                        f"版记 on page {p.number} of {len(pages)}; it goes on the last page (7.4)")
-        if first.top < a.top + H / 2:
+        # a long 版记 (a moved 主送, 7.3.2) may reach the upper half, so long as it ends in the last rows
+        if first.top < a.top + H / 2 and lines[-1].bottom < a.bottom - 2 * SLOT:
             report.add("banji", p.number, first.pos(),
                        "版记 in the upper half of the page; it takes the last rows (7.4)")
         for ln in lines:
@@ -637,6 +638,16 @@ def _banji(pages, areas, size, report, tol):
                 report.add("banji", p.number, ln.pos(), "印发日期 not 右空一字 (7.4.3)")
         rules = sorted((r for r in p.rules if not is_red(r.color) and abs(r.length - W) <= tol
                         and first.top - 2 * SLOT <= r.y <= a.bottom + tol), key=lambda r: r.y)
+        if fmt == "xinhan":
+            # 10.1: 版记不加印发机关和印发日期、分隔线，位于公文最后一页版心内最下方
+            if rules:
+                report.add("banji", p.number, first.pos(), "信函格式: the 版记 has no rules (10.1)")
+            for ln in lines:
+                if ln.text.endswith("印发"):
+                    report.add("banji", p.number, ln.pos(), "信函格式: the 版记 has no 印发机关 and 印发日期 (10.1)")
+            if lines[-1].bottom < a.bottom - 2 * SLOT:
+                report.add("banji", p.number, lines[-1].pos(), "信函格式: the 版记 takes the last rows (10.1)")
+            continue
         if not rules:
             report.add("banji", p.number, first.pos(), "版记 without rules as wide as the 版心 (7.4.1)")
             continue

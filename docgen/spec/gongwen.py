@@ -49,29 +49,60 @@ class Fujian(SpecModel):
         return v
 
 
+Format = Literal["wenjian", "xinhan", "mingling", "jiyao"]
+FORMAT_NAMES = {"wenjian": "文件格式", "xinhan": "信函格式", "mingling": "命令（令）格式", "jiyao": "纪要格式"}
+
+
 class Gongwen(SpecModel):
     """党政机关公文的各要素（GB/T 9704-2012）。标题用 meta.title，正文用 body。"""
 
+    format: Format = Field("wenjian", description=(
+        "公文格式：wenjian 文件格式（7），xinhan 信函格式（10.1：标志距纸张上边缘 30 mm，红色双线，首页不显示页码），"
+        "mingling 命令（令）格式（10.2：标志距版心上边缘 20 mm，令号，签发人签名章），jiyao 纪要格式（10.3：纪要标志，"
+        "出席、请假、列席名单）"))
     fenhao: Annotated[str | None, BeforeValidator(_digits, json_schema_input_type=Union[str, int, None])] = Field(
         None, description="份号：1–6 位阿拉伯数字，排为 6 位（如 000123）")
     miji: Literal["秘密", "机密", "绝密"] | None = Field(None, description="密级")
     baomi_qixian: str | None = Field(None, description="保密期限，如 “1年”（与密级之间用 ★ 隔开）")
     jinji: Literal["特急", "加急"] | None = Field(None, description="紧急程度")
-    biaozhi: str = Field(min_length=1, max_length=24,
-                         description="发文机关标志：发文机关全称或规范化简称，可加“文件”二字，如 “××市人民政府文件”")
+    biaozhi: Annotated[list[str], BeforeValidator(_as_list, json_schema_input_type=Union[str, list[str]])] = Field(
+        min_length=1, description=(
+            "发文机关标志：发文机关全称或规范化简称，可加“文件”二字，如 “××市人民政府文件”；"
+            "联合行文时为各发文机关名称的列表，主办机关在前（文件格式在其右侧加“文件”二字）；"
+            "命令格式以“令”或“命令”结尾，纪要格式以“纪要”结尾"))
     zihao: str | None = Field(None, description="发文字号，如 “×政发〔2026〕12号”（年份用六角括号，序号不编虚位）")
     qianfaren: Names = Field(default_factory=list,
                              description="签发人姓名（上报的公文须标注；标注后发文字号居左、签发人居右）")
     zhusong: list[Text] = Field(default_factory=list, description="主送机关，按顺序排列，以顿号分隔")
     fujian: list[Fujian] = Field(default_factory=list, description="附件（附件说明由附件名称生成）")
-    shuming: Text | None = Field(None, description="发文机关署名")
+    shuming: Text | list[Text] | None = Field(
+        None, description="发文机关署名；联合行文时为列表（主办机关在前），每个署名各加盖印章")
     chengwen_riqi: _dt.date = Field(description="成文日期（排为阿拉伯数字 “2026年3月5日”）")
-    yinzhang: bool = Field(True, description="加盖印章：在署名和成文日期上画红色印章占位（正式印章另行加盖）；无署名时不用")
+    yinzhang: bool = Field(True, description=(
+        "加盖印章：在署名和成文日期上画红色印章占位（正式印章另行加盖）；无署名时不用"))
     fuzhu: Text | None = Field(None, description="附注（自动加圆括号），如 “联系人：张三，电话：12345678”")
     chaosong: list[Text] = Field(default_factory=list, description="抄送机关")
     yinfa_jiguan: str | None = Field(None, description="印发机关（版记）")
     yinfa_riqi: _dt.date | None = Field(None, description="印发日期（版记，默认同成文日期）")
     biaoti_xuhao: bool = Field(True, description="正文各级标题自动加序号 一、 （一） 1.（已有序号的不再加）")
+    linghao: str | None = Field(None, description="令号（命令格式），如 “第12号”：标志下空二行居中")
+    zhiwu: str | None = Field(None, description="签发人职务（命令格式）：签名章左空二字；签名章上的姓名取 qianfaren")
+    chuxi: list[Text] = Field(default_factory=list, description="出席人员（纪要格式）：单位、姓名，以顿号分隔")
+    qingjia: list[Text] = Field(default_factory=list, description="请假人员（纪要格式）")
+    liexi: list[Text] = Field(default_factory=list, description="列席人员（纪要格式）")
+    shuangmian: bool = Field(True, description=(
+        "双面印刷：版记置于偶数页（封四），需要时在其前插入空白页，空白页和版记页均不编页码（7.4、7.5）；"
+        "单面印刷设为 false"))
+
+    @field_validator("biaozhi")
+    @classmethod
+    def _biaozhi(cls, v):
+        v = [x.strip() for x in v]
+        if any(not x for x in v):
+            raise ValueError("发文机关标志 names must not be empty")
+        if any(len(x) > 24 for x in v):
+            raise ValueError("发文机关标志 is at most 24 characters a name")
+        return v
 
     @field_validator("fenhao")
     @classmethod
@@ -113,4 +144,18 @@ class Gongwen(SpecModel):
             raise ValueError("baomi_qixian (保密期限) needs miji (密级)")
         if self.yinfa_riqi and not self.yinfa_jiguan:
             raise ValueError("yinfa_riqi (印发日期) needs yinfa_jiguan (印发机关)")
+        last = self.biaozhi[-1]
+        if self.format == "mingling" and not last.endswith("令"):
+            raise ValueError("命令（令）格式: 发文机关标志 is the organ's name and 命令 or 令, "
+                             "e.g. 青川市人民政府令 (10.2)")
+        if self.format == "jiyao" and not last.endswith("纪要"):
+            raise ValueError("纪要格式: 发文机关标志 ends in 纪要, e.g. 青川市人民政府常务会议纪要 (10.3)")
+        if self.format != "jiyao" and (self.chuxi or self.qingjia or self.liexi):
+            raise ValueError("chuxi/qingjia/liexi (出席、请假、列席) belong to 纪要格式 (format: jiyao)")
+        if self.format != "mingling" and (self.linghao or self.zhiwu):
+            raise ValueError("linghao/zhiwu (令号, 签发人职务) belong to 命令格式 (format: mingling)")
+        if self.format == "mingling" and self.zhiwu and not self.qianfaren:
+            raise ValueError("zhiwu (签发人职务) needs qianfaren (the name on the 签名章)")
+        if self.format in ("mingling", "jiyao") and len(self.biaozhi) > 1:
+            raise ValueError("联合行文 (several 发文机关) is for 文件格式 and 信函格式")
         return self

@@ -311,7 +311,7 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
         for i in range(n):
             if kind[i] in (CJK, PUNCT):
                 nat[i] = grid
-        _grid_pad_latin(p, grid, nat)
+        padded = _grid_pad_latin(p, grid, nat, trimL)
     # boundaries: the gap before glyph i, whether a line may break there, whether justification may
     # stretch it (after a word space, between CJK glyphs, at CJK–Latin boundaries; not inside a Latin word
     # nor inside ——/……).  Between two Han characters — most of a Chinese paragraph — the answer is always
@@ -383,7 +383,7 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
     p.hyph = set() if hyph else None
     for i in trimmed:
         nat[i] = fadv[i] - trimL[i] - trimR[i]
-    p.trimmed = bool(trimmed)
+    p.trimmed = bool(trimmed) or (grid is not None and padded)
     p.trimL, p.trimR, p.gap, p.brk, p.gsq = trimL, trimR, gap, brk, gsq
     p.stre = stre
     p.cum = list(accumulate(map(add, gap, nat), initial=0.0))
@@ -426,17 +426,25 @@ def _number_unit(ch: list, kind: list, i: int) -> bool:
     return "".join(ch[i:j]).rstrip(",.;:!?)") in _UNITS
 
 
-def _grid_pad_latin(p: _Para, pitch: float, nat: list):
-    """On a character grid a Latin word (with its following space) occupies whole half cells, so the
-    CJK text after it stays on the grid; the padding goes at its end."""
-    half = pitch / 2
+def _grid_pad_latin(p: _Para, pitch: float, nat: list, trimL: list) -> bool:
+    """On a character grid a number or Latin word (with its following space) occupies whole cells, so the
+    CJK text around it stays on the grid; the slack is split evenly around it (``2026年3月6日``, not
+    ``2026 年3 月6 日``): half before its first glyph (a negative left trim), half after its last.  At a line
+    start the word sits flush left instead (see :func:`_set_line`)."""
     kind, n = p.kind, p.n
+    padded = False
     for i, j in _latin_words(p):
         if j < n and kind[j] == SPACE:
             j += 1
         w = sum(nat[i:j])
-        pad = math.ceil(w / half - 1e-6) * half - w
-        nat[j - 1] += pad
+        pad = math.ceil(w / pitch - 1e-6) * pitch - w
+        if pad > 1e-6:
+            lead = pad / 2
+            nat[i] += lead
+            trimL[i] -= lead
+            nat[j - 1] += pad - lead
+            padded = True
+    return padded
 
 
 def _latin_words(p: _Para):
@@ -1008,6 +1016,14 @@ def _set_line(p: _Para, s: int, b: int, W: float, indent: float, fmt: ParaFormat
     else:
         w = nat[s:e]
         off = trimL[s:e] if p.trimmed else None
+    if off is not None and p.grid and indent <= EPS and trimL[s] < 0 and p.kind[s] == LATIN:
+        # a padded number or word at a line's left edge sits flush left in its cells (顶格, 回行顶格)
+        off = list(off)
+        lead = -trimL[s]
+        k = s
+        while k < e and p.kind[k] == LATIN:
+            off[k - s] += lead
+            k += 1
     nst = p.nst
     fx, fx0 = fadv, 0                               # extent of each record: a Han run's spacing inside it
     if per and not every and p.words:

@@ -40,7 +40,7 @@ _PROVIDERS: dict[str, str] = {"chart": "docgen.typeset.charts"}
 # official documents (GB/T 9704-2012), layout gongwen
 _PROVIDERS.update(dict.fromkeys(
     ("gw-head", "gw-title", "gw-zhusong", "gw-p", "gw-h", "gw-table", "gw-fujian-shuoming", "gw-sign", "gw-fuzhu",
-     "gw-fujian-head", "gw-banji"), "docgen.typeset.gongwen"))
+     "gw-fujian-head", "gw-banji", "gw-renyuan"), "docgen.typeset.gongwen"))
 
 
 def register(tag: str, factory: Callable) -> None:
