@@ -109,6 +109,8 @@ class Style(_M):
     # CLREQ 3.1.6: a full-width mark at a justified line's end is set in half width (its ink at the edge)
     line_end_compression: bool = True
     grid: bool = False                   # character grid (fixed pitch)
+    balance: bool = Field(False, description="display text (titles, covers): broken into balanced lines at "
+                          "word boundaries, never 7 + 2 characters")
 
     def leading_pt(self) -> float:
         return self.leading or round(self.size * 1.6, 2)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from itertools import accumulate
 from operator import add
 from typing import Any, Sequence
@@ -26,7 +27,7 @@ from typing import Any, Sequence
 from .latin import latin_lines
 from .text import (ANYWHERE, BREAK, CJK, EMERGENCY, EPS, HANGABLE, HYPHEN_POINT, LATIN, NO_BREAK, NO_END,
                    NO_START, NO_STRETCH_PAIRS, PUNCT, SPACE, Line, ParaFormat, Piece, Run, TextStyle, char_info,
-                   compound_parts, describe, hyphen_points, hyphenatable, overhang)
+                   compound_parts, describe, hyphen_points, hyphenatable, kind_of, overhang)
 
 class _Para:
     """One forced-break segment of a paragraph as parallel per-glyph arrays (pt unless noted)."""
@@ -641,6 +642,10 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
     same lines the slow way — every glyph its own record, no English fast path — for tests to compare
     the fast paths against."""
     runs = [r for r in runs if r.text]
+    if fmt.balance and not reference:
+        got = _balanced(runs, width, first_width, fmt)
+        if got is not None:
+            return got
     if len(runs) == 1 and not fmt.grid_pitch and not fmt.tracking:
         line = _one_word(runs[0], width if first_width is None else first_width, fmt)
         if line is not None:
@@ -696,6 +701,59 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
         lines += got
         first = False
     return lines
+
+
+def _balanced(runs: list[Run], width: float, first_width: float | None, fmt: ParaFormat) -> list[Line] | None:
+    """Display text (``fmt.balance``) that needs more than one line, broken into balanced lines at word
+    boundaries by typeset/titles.py, each line then set on its own; None when it fits on one line (or holds
+    inline code, which is kept as it is)."""
+    from .titles import balance
+
+    text = "".join(r.text for r in runs)
+    if any(r.style.mono for r in runs) or not text.strip():
+        return None
+    measure = min(width, first_width or width) - fmt.first_indent
+    st = runs[0].style
+    lang = fmt.lang
+
+    def width_of(s: str) -> float:
+        w, prev = 0.0, None
+        for c in s:
+            f = st.fonts.face_for(c, st.bold, st.italic, False, lang)
+            if f is not None:
+                w += f.advance(c) * st.size
+            k = kind_of(c, lang)
+            if prev is not None and {prev, k} == {CJK, LATIN}:
+                w += 0.25 * st.size                 # the CJK–Latin space
+            prev = k
+        return w
+
+    if width_of(text) <= measure - 0.01:
+        return None
+    parts = balance(text, measure * 0.98, width_of)    # a little room for what width_of does not see
+    if len(parts) < 2:
+        return None
+    # the same runs with a forced break where each balanced line ends (spaces there become the break)
+    starts, pos = [], 0
+    for part in parts:
+        at = text.find(part, pos)
+        if at < 0:
+            return None
+        starts.append(at)
+        pos = at + len(part)
+    gaps = [(starts[i] + len(parts[i]), starts[i + 1]) for i in range(len(parts) - 1)]
+    out: list[Run] = []
+    i = 0
+    for r in runs:
+        buf = []
+        for c in r.text:
+            if any(i == a for a, _ in gaps):
+                buf.append("\n")
+            if not any(a <= i < b for a, b in gaps):
+                buf.append(c)
+            i += 1
+        out.append(Run("".join(buf), r.style))
+    return break_lines(out, width, replace(fmt, balance=False), first_width=first_width)
 
 
 def _first_fit(p: _Para, fmt: ParaFormat, w1: float, width: float, ind: float, final_seg: bool) -> list[Line]:

@@ -88,7 +88,7 @@ class Styler:
         # display lines (titles, headings, captions) are set ragged and never hyphenated
         return ParaFormat(align=al, lang="zh" if lang == "zh" else "en", first_indent=ind,
                           hang_punct=st.hang_punct, hyphenate=al == "justify",
-                          compress_end=st.line_end_compression)
+                          compress_end=st.line_end_compression, balance=st.balance)
 
 
 def lang_of(lang: str, spans: list[Span]) -> str:

@@ -74,12 +74,13 @@ class ParaFormat:
     hyphenate: bool = True           # pyphen en_US hyphenation, lang='en' paragraphs only
     tracking: float = 0.0            # pt added between all characters
     compress_end: bool = True        # a full-width mark ending a justified line loses its blank half
+    balance: bool = False            # display text: balanced lines at word boundaries (typeset/titles.py)
 
     def __hash__(self):
         h = self.__dict__.get("_hash")
         if h is None:
             h = hash((self.align, self.lang, self.first_indent, self.hang_punct, self.grid_pitch, self.hyphenate,
-                      self.tracking, self.compress_end))
+                      self.tracking, self.compress_end, self.balance))
             object.__setattr__(self, "_hash", h)
         return h
 
