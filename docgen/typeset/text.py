@@ -194,6 +194,9 @@ def char_info(st: TextStyle, lang: str) -> tuple[TextStyle, dict]:
     return got
 
 
+NOTDEF: set[str] = set()            # characters some style drew as .notdef (no font of its stack covers them)
+
+
 def describe(st: TextStyle, ch: str, lang: str):
     """The glyph record of ``ch`` set in ``st`` (see above), or "\\n" for a forced break and " " for a
     collapsible space."""
@@ -204,6 +207,7 @@ def describe(st: TextStyle, ch: str, lang: str):
     face = st.fonts.face_for(ch, st.bold, st.italic, st.mono, lang)
     if face is None:                    # nobody covers it: draw .notdef in the primary face; caller warns
         face = (st.fonts.cjk or st.fonts.latin)[0].pick(st.bold, st.italic)
+        NOTDEF.add(ch)
     k = kind_of(ch, lang)
     sl = sr = 0.0
     if k == PUNCT:

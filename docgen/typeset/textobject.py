@@ -14,7 +14,7 @@ import re
 from reportlab.lib.rl_accel import escapePDF
 
 from .structure import ARTIFACT, artifact, open_mark, structure_of
-from .text import Line
+from .text import NOTDEF, Line
 
 
 def _n(v: float) -> str:
@@ -188,6 +188,8 @@ _CHARSETS: dict = {}  # face -> the characters it has (its cmap's)
 
 def _uncovered(pc) -> set | None:
     """The characters of a piece its face has no glyph for (drawn as .notdef), or None."""
+    if not NOTDEF or NOTDEF.isdisjoint(pc.text):  # the usual case: no glyph was ever drawn as .notdef
+        return None
     face = pc.face
     got = _CHARSETS.get(face)
     if got is None:
@@ -280,12 +282,12 @@ def draw_lines(canvas, placed, tag=None) -> None:
             extras.append((line, x0, baseline, i))
         y = " %.3f Tm" % baseline
         spans = _spans(line, _uncovered) if span_end < 0 and line.pieces else None
-        events: dict[tuple[int, int], list[str]] | None = None  # (piece, offset) -> operators before that glyph
+        events: dict[int, dict[int, list[str]]] | None = None  # piece -> glyph offset -> operators before it
         if spans is not None:
             events = {}
             for j0, i0, j1, i1, text in spans:
-                events.setdefault((j0, i0), []).append("/Span <</ActualText %s>> BDC" % _text_string(text))
-                events.setdefault((j1, i1), []).insert(0, "EMC")
+                events.setdefault(j0, {}).setdefault(i0, []).append("/Span <</ActualText %s>> BDC" % _text_string(text))
+                events.setdefault(j1, {}).setdefault(i1, []).insert(0, "EMC")
         for j, pc in enumerate(line.pieces):
             face = pc.face
             f = face.reportlab_font
@@ -319,24 +321,32 @@ def draw_lines(canvas, placed, tag=None) -> None:
                 if not extras or extras[-1][0] is not line:
                     extras.append((line, x0, baseline, i))
             add("%s%.3f%s" % (flip, x0 + pc.x, y))
-            if events is not None:
-                cuts = sorted(o for (jj, o) in events if jj == j)
-                if cuts:
-                    spaced = pcs or pws
-                    text, last, strings = pc.text, 0, 0
-                    for o in cuts + [len(text)]:
-                        if o > last:
-                            for sub, chunk in _encode(font, doc, text[last:o], tabs):
-                                if sub != subset:
-                                    subset = sub
-                                    add(_subset_font(font, doc, tabs, sub, size))
-                                add(("[0 (%s)] TJ" if strings and spaced else "(%s) Tj") % escape(chunk))
-                                strings += 1
-                            last = o
-                        if o < len(text) or (j, o) in events:
-                            code.extend(events.pop((j, o), ()))
-                    continue
             chunks = _encode(font, doc, pc.text, tabs)
+            at = events.get(j) if events is not None else None
+            if at:
+                # operators between glyphs: the encoded strings cut there (one byte a glyph)
+                spaced = pcs or pws
+                strings, o = 0, 0
+                cuts = sorted(at)
+                for sub, chunk in chunks:
+                    if o in at:
+                        code.extend(at.pop(o))
+                    if sub != subset:
+                        subset = sub
+                        add(_subset_font(font, doc, tabs, sub, size))
+                    a = 0
+                    while a < len(chunk):
+                        if o in at:
+                            code.extend(at.pop(o))
+                        nxt = next((c for c in cuts if c > o), None)
+                        b = len(chunk) if nxt is None else min(len(chunk), a + nxt - o)
+                        add(("[0 (%s)] TJ" if strings and spaced else "(%s) Tj") % escape(chunk[a:b]))
+                        strings += 1
+                        o += b - a
+                        a = b
+                if o in at:
+                    code.extend(at.pop(o))
+                continue
             if len(chunks) == 1:
                 sub, chunk = chunks[0]
                 if sub != subset:
