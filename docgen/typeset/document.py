@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from reportlab.lib.units import mm
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
-from reportlab.platypus.doctemplate import NextPageTemplate
+from reportlab.platypus.doctemplate import ActionFlowable, NextPageTemplate
 from reportlab.platypus.flowables import PageBreak, Spacer
 
 from ..errors import LayoutError, RenderError
@@ -28,7 +28,7 @@ from ..spec.inline import Span
 from ..spec.models import Format
 from ..layout.theme import Theme
 from . import extensions
-from .flowables import BREAK_MEMO, Figure, Pair, TextBlock, TocEntry
+from .flowables import BREAK_MEMO, Figure, KeepWithNext, Pair, TextBlock, TocEntry
 from .breaker import break_lines, missing_chars
 from .text import ParaFormat, Run
 from .textobject import draw_line
@@ -62,12 +62,22 @@ class _Doc(BaseDocTemplate):
     def __init__(self, buf, **kw):
         self.dry = False
         self.heading_pages: dict[str, int] = {}
-        self.section_of_page: dict[int, str] = {}
+        self.sections: list[tuple[int, bool, str]] = []   # level-1 headings: (page, first on it, title)
+        self.page_content = 0                        # flowables with content drawn on the current page
         self.outline_level = -1
         self.blank_pages: set[int] = set()           # pages that ended with nothing on them
         self.unnumbered_pages: set[int] = set()      # pages a flowable asked to go without a folio
         self.structure: Structure | None = None      # what the drawing records, in a tagged document
         super().__init__(buf, **kw)
+        # a heading keeps with the first lines of what follows, not all of it (flowables.KeepWithNext)
+        self.keepTogetherClass = KeepWithNext.chain
+
+    def beforePage(self):
+        self.page_content = 0
+
+    def afterFlowable(self, flowable):
+        if not isinstance(flowable, (ActionFlowable, PageBreak, Spacer)):
+            self.page_content += 1
 
 
 def _fmt_running(text: str, values: dict) -> str:
@@ -228,7 +238,9 @@ class Typesetter:
                     return blk
                 parts = self.bilingual(b.texts, mk)
                 if self.mode == "stacked" and len(parts) == 2:
+                    # the translation follows close, and its first lines never start a page alone
                     parts[0].spaceAfter = min(parts[0].spaceAfter, 3)
+                    parts[0].keepWithNext = True
                 story += parts
             elif isinstance(b, T.Heading):
                 story += self._heading(b)
@@ -276,7 +288,7 @@ class Typesetter:
             if key not in doc.heading_pages:
                 doc.heading_pages[key] = page
                 if level == 1:
-                    doc.section_of_page.setdefault(page, title)
+                    doc.sections.append((page, doc.page_content == 0, title))
                 if not doc.dry:
                     canv.bookmarkPage(key)
                     lvl = min(level - 1, doc.outline_level + 1)
@@ -495,10 +507,18 @@ class Typesetter:
         draw_line(canv, line, x, top - st.size + face.descent * st.size)
 
     def _section_at(self, page: int) -> str:
+        """The section a page's running head names: the one its text at the top belongs to — a level-1
+        heading that starts the page, else the section in force from an earlier page (a page that ends
+        one section and opens the next is still the first's); before any section, the first the page
+        opens."""
         best = ""
-        for p in sorted(self._sections):
-            if p <= page:
-                best = self._sections[p]
+        for p, first, title in self._sections:
+            if p < page or (p == page and first):
+                best = title
+            elif p == page and not best:
+                return title
+            elif p > page:
+                break
         return best
 
     # -- build ---------------------------------------------------------------------------------------------
@@ -541,18 +561,14 @@ class Typesetter:
 
     def build(self, meta_pdf: dict) -> TypesetResult:
         self._pages_known: dict[str, int] = {}
-        self._sections: dict[int, str] = {}
+        self._sections: list[tuple[int, bool, str]] = []
         self._pages_total = None
         if self._needs_two_passes():
             _, d1 = self._build_once(True, meta_pdf)
             self._pages_known = dict(d1.heading_pages)
-            self._sections = dict(d1.section_of_page)
+            self._sections = list(d1.sections)
             self._pages_total = d1.page
-        else:
-            self._sections = {}
         pdf, d2 = self._build_once(False, meta_pdf)
-        if not self._needs_two_passes():
-            self._sections = dict(d2.section_of_page)
         pages = {k: v for k, v in d2.heading_pages.items()}
         heads = [(lvl, title, pages.get(key, 0)) for lvl, title, key in self.headings]
         return TypesetResult(pdf=pdf, pages=d2.page, warnings=list(self.warnings), headings=heads,

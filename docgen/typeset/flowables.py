@@ -11,7 +11,8 @@ import threading
 from collections import OrderedDict
 from typing import Callable, Sequence
 
-from reportlab.platypus.flowables import Flowable
+from reportlab.platypus.doctemplate import ActionFlowable, FrameBreak, NullActionFlowable
+from reportlab.platypus.flowables import Flowable, KeepTogether, UseUpSpace
 
 from .breaker import break_lines, quick_line
 from .structure import artifact, marked, structure_of
@@ -96,17 +97,33 @@ class TextBlock(Flowable):
         self.height = len(self.lines(aw)) * self.leading
         return aw, self.height
 
+    # Lines a split leaves at the foot of a frame and carries to the top of the next: no orphan, no
+    # widow.  A paragraph of fewer than 2 × min_lines lines does not split: it moves on whole.
+    min_lines = 2
+    short_split = False          # a paragraph too short for that may split one line a side (公文's grid)
+
+    def splittable(self, aw) -> bool:
+        """Whether the paragraph may be split between frames at all (long enough for the line rules)."""
+        return len(self.lines(aw)) >= (2 if self.short_split else 2 * self.min_lines)
+
+    def min_start(self, aw) -> float:
+        """The least height of the paragraph a frame must hold for it to start there: its first lines
+        (min_lines of them) when it may split, all of it when it may not."""
+        lines = self.lines(aw)
+        if not self.splittable(aw):
+            return len(lines) * self.leading
+        return (self.min_lines if len(lines) >= 2 * self.min_lines else 1) * self.leading
+
     def split(self, aw, ah):
         lines = self.lines(aw)
         n = int((ah + _EPS) // self.leading)
         if n >= len(lines):
             return [self]
-        # no orphan (a lone first line) and no widow (a lone last line), where the paragraph allows
-        if len(lines) >= 4:
-            n = min(n, len(lines) - 2)
-            if n < 2:
-                return []
-        elif n < 1:
+        if not self.splittable(aw):
+            return []
+        k = self.min_lines if len(lines) >= 2 * self.min_lines else 1
+        n = min(n, len(lines) - k)
+        if n < k:
             return []
         first = TextBlock([], self.fmt, size=self.size, leading=self.leading, space_before=self.spaceBefore,
                           label_runs=self.label_runs, left=self.left, lines=lines[:n], on_draw=self.on_draw,
@@ -145,6 +162,84 @@ class TextBlock(Flowable):
                 c.setFillColorRGB(*self.bullet)
                 c.circle(self.left * 0.35, self.baseline(0) + self.size * 0.32, self.size * 0.15, stroke=0, fill=1)
                 c.restoreState()
+
+
+def _min_start(f, aw: float, ah: float) -> float:
+    """The least height of ``f`` that must fit where it starts: a paragraph's first lines, else all of it."""
+    ms = getattr(f, "min_start", None)
+    if ms is not None:
+        return ms(aw)
+    return f.wrap(aw, ah)[1]
+
+
+def _splittable(f, aw: float) -> bool:
+    return type(f) is TextBlock and f.splittable(aw)
+
+
+class KeepWithNext(Flowable):
+    """Blocks that keep with the next one (headings, a stacked edition's first language), then that next
+    block: the document template's ``keepTogetherClass``.  ReportLab's KeepTogether keeps them whole on
+    one page, so a heading before a long paragraph leaves the rest of the page empty; here a block keeps
+    only with the *start* of what follows: a heading with the first two lines of the paragraph after it
+    (the paragraph's own split rules, :meth:`TextBlock.min_start`), a paragraph that keeps with its
+    translation with the translation's first lines, splitting itself when it must so that its last lines
+    go on with it.  Each split places the first block and keeps the rest together again.
+
+    Only the body's own paragraphs and pairs take part: a chain that starts with any other flowable (the
+    公文 grid blocks, extensions) is kept by ReportLab's KeepTogether, as before."""
+
+    def __init__(self, flowables: list):
+        super().__init__()
+        self._content = list(flowables)           # the name ReportLab's handle_keepWithNext reads
+        self.keepWithNext = False
+
+    @staticmethod
+    def chain(flowables: list) -> Flowable:
+        """The keep of ``flowables`` (all but the last keep with the next): this class when every
+        keeping block is a TextBlock or Pair of the body, ReportLab's KeepTogether otherwise."""
+        if len(flowables) > 1 and all(type(f) in (TextBlock, Pair) for f in flowables[:-1]) \
+                and not isinstance(flowables[-1], (ActionFlowable, UseUpSpace)):
+            return KeepWithNext(flowables)
+        return KeepTogether(flowables)
+
+    def getSpaceBefore(self):
+        return self._content[0].getSpaceBefore()
+
+    def getSpaceAfter(self):
+        return self._content[-1].getSpaceAfter()
+
+    def wrap(self, aw, ah):
+        self.width = aw
+        return aw, 0xFFFFFF                      # never drawn whole: the frame always asks for a split
+
+    def _need(self, items: list, aw: float, ah: float) -> float:
+        """The height that must fit for ``items`` (each keeping with the next) to start here."""
+        f = items[0]
+        if len(items) == 1 or _splittable(f, aw):
+            return _min_start(f, aw, ah)          # a paragraph's tail can carry the keep to the next page
+        gap = max(f.getSpaceAfter(), items[1].getSpaceBefore())   # the frames overlap attached space
+        return f.wrap(aw, ah)[1] + gap + self._need(items[1:], aw, ah)
+
+    def split(self, aw, ah):
+        first, rest = self._content[0], self._content[1:]
+        frame = getattr(self, "_frame", None)     # set by the frame while it asks for the split
+        # at the top of a frame nothing is gained by moving on; unknown (not asked by a frame): the same
+        at_top = frame is None or getattr(frame, "_atTop", True)
+        after = rest[0] if len(rest) == 1 else KeepWithNext(rest)
+        h = first.wrap(aw, ah)[1]
+        if h + max(first.getSpaceAfter(), rest[0].getSpaceBefore()) + self._need(rest, aw, ah) <= ah + _EPS:
+            return [NullActionFlowable(), first, after]
+        if _splittable(first, aw) and (at_top or _min_start(first, aw, ah) <= ah + _EPS):
+            # its first lines here, its last lines (at least min_lines) on with what follows
+            parts = first.split(aw, min(ah, h - first.leading / 2))
+            if len(parts) == 2:
+                return [NullActionFlowable(), parts[0], KeepWithNext([parts[1]] + rest)]
+        if at_top:
+            return [NullActionFlowable(), first, after]
+        return [FrameBreak(), self]
+
+    def draw(self):                               # pragma: no cover - always split, never drawn
+        pass
 
 
 class Pair(Flowable):

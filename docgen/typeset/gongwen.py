@@ -202,6 +202,8 @@ class GridBlock(TextBlock):
     """A paragraph on the grid that can also be centred or right-aligned (the line breaker's grid mode
     sets lines flush left); lines keep whole-cell positions when the slack is whole cells."""
 
+    short_split = True           # the grid's rules: a short paragraph may still split one line a side
+
     def __init__(self, *a, place: str = "left", **kw):
         super().__init__(*a, **kw)
         self.place = place
