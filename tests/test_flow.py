@@ -71,6 +71,25 @@ def test_a_heading_keeps_with_two_lines_not_the_whole_paragraph(k):
         assert foot < 16 + 24 + 8 + 2 * LEAD + LEAD, f"{foot / LEAD:.1f} lines left empty"
 
 
+@pytest.mark.parametrize("k", range(18, 28, 2))
+def test_a_parallel_heading_keeps_with_two_lines_of_the_pair_after_it(k):
+    # the same in a parallel edition: a heading pair keeps with the first lines of the paragraph pair
+    body = (
+        [{"heading": {"text": {"zh": "开头", "en": "Opening"}}}]
+        + [{"paragraph": {"zh": f"第{i}行。", "en": f"Line {i}."}} for i in range(k)]
+        + [
+            {"heading": {"text": {"zh": "保持标题", "en": "Keep Heading"}}},
+            {"paragraph": {"zh": "汉字排版" * 150, "en": words("P1", 300)}},
+        ]
+    )
+    pdf = docgen.render({"layout": "report", "bilingual": "parallel", "meta": {"title": "F"}, "body": body}).pdf
+    pages = body_lines(pdf)[2:]
+    ((i, j),) = [(i, j) for i, page in enumerate(pages) for j, (_, t) in enumerate(page) if "KeepHeading" in nows(t)]
+    assert len(pages[i]) - j - 1 >= 2
+    if j == 0:
+        assert BOTTOM - pages[i - 1][-1][0] < 16 + 24 + 8 + 3 * LEAD
+
+
 @pytest.mark.parametrize("n_words", [20, 34, 70, 110])
 def test_no_paragraph_leaves_a_single_line_at_a_page_foot_or_top(n_words):
     # paragraphs after fillers that push them across the page foot a line at a time

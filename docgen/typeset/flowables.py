@@ -257,6 +257,11 @@ class Pair(Flowable):
     def _colw(self, aw):
         return (aw - self.gap) / 2
 
+    def min_start(self, aw) -> float:
+        """The least height for the pair to start in a frame: the taller of its sides' (see TextBlock)."""
+        cw = self._colw(aw)
+        return max((_min_start(s, cw, 0xFFFFFF) for s in (self.left, self.right) if s is not None), default=0.0)
+
     def wrap(self, aw, ah):
         cw = self._colw(aw)
         hs = [s.wrap(cw, ah)[1] if s is not None else 0 for s in (self.left, self.right)]
