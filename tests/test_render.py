@@ -287,3 +287,31 @@ def test_shared_checker_runs_on_examples(rendered, tmp_path):
         out = subprocess.run([sys.executable, str(checker), str(p), "--level", "strict"], capture_output=True,
                              text=True)
         assert "SUMMARY no violations" in out.stdout, (name, out.stdout[-2000:])
+
+
+def _first_lines_x(pdf: bytes) -> list[float]:
+    """The left edge of each body line on the last page (the paragraph under test)."""
+    _, _, cs = chars(pdf)[-1]
+    return [ln[0]["x0"] for ln in lines_of(cs) if 30 * MM < baseline(ln[0]) < 265 * MM]
+
+
+EN_WITH_HAN = ('The lake at Hangzhou (杭州) has been called "paradise on earth" for a thousand years, and its '
+               "causeways, temples and tea fields draw visitors from every part of the world in every season.")
+ZH_WITH_WORD = ("我们用 Python 写下这份报告的每一张表，数据来自各个部门的季度汇总，经过核对之后按照统一的格式排版，"
+                "再由编辑逐段校读，确保每一个数字都与原始记录一致。")
+
+
+@pytest.mark.parametrize("langs, text, lang", [
+    (["en"], EN_WITH_HAN, "en"),            # one Han word made the whole paragraph Chinese (2 em indent)
+    (["zh", "en"], EN_WITH_HAN, "en"),      # the majority script: English words, one Chinese name
+    (["zh", "en"], ZH_WITH_WORD, "zh"),     # ... Chinese characters, one English word
+    (["zh"], EN_WITH_HAN, "zh"),            # a Chinese document's text is Chinese
+    (["en"], "杭州西湖，" * 30, "zh"),       # no Latin word at all: its script
+])
+def test_a_plain_string_takes_the_documents_language_then_its_majority_script(langs, text, lang):
+    res = docgen.render({"layout": "report", "languages": langs, "meta": {"title": "T"},
+                         "body": [{"paragraph": text}]})
+    xs = _first_lines_x(res.pdf)
+    assert len(xs) >= 2
+    indent = xs[0] - xs[1]
+    assert (indent > 15 if lang == "zh" else abs(indent) < 0.5), indent      # 2 em of 10.5 pt: 21 pt

@@ -184,7 +184,7 @@ class Typesetter:
         block)``: called when it is drawn; ``label``/``left``/``bullet``: a list item's marker; ``role``,
         ``parent``: its structure element's type and parent element; ``tag``: an element made already)."""
         st = self.sty.style(style_name)
-        lg = lang_of(lang, spans)
+        lg = lang_of(lang, spans, self.langs)
         label_tag = None
         if self.structure is not None and tag is None:
             if role == "LI":               # a list item: LI holding Lbl (when there is a label) and LBody
@@ -319,7 +319,8 @@ class Typesetter:
                 return self.block(spans, lg, b.style, color=self.theme.stacked_secondary if second else None,
                                    indent=False, label=lab, left=st.size * (2.0 if b.ordered else 1.4),
                                    bullet=None if b.ordered else self.theme.color("accent"),
-                                   align="left" if lang_of(lg, spans) == "en" else None, role="LI", parent=lst)
+                                   align="left" if lang_of(lg, spans, self.langs) == "en" else None, role="LI",
+                                   parent=lst)
             out += self.bilingual(it, mk)
         if out:
             out[-1].spaceAfter = max(out[-1].spaceAfter, self.sty.style("body").space_after)
@@ -395,7 +396,7 @@ class Typesetter:
                 return self.runs([Span(s)], n)
             out.append(TocEntry(runs, fmt, key, level, st.leading_pt(), st.size,
                                 page_of=self._page_of, number_runs=number_runs,
-                                tag=self.element("TOCI", toc, lang=BCP47[lang_of("*", [Span(title)])])))
+                                tag=self.element("TOCI", toc, lang=BCP47[lang_of("*", [Span(title)], self.langs)])))
         return out
 
     def _toc_headings(self):
@@ -604,7 +605,7 @@ def _make_table(ts: Typesetter, node: T.TableNode, table: int | None = None) -> 
         if tr is not None:
             scope = "Column" if role == "TH" else None
             if len(items) == 1:     # one language: its text is the cell's own content (no P inside)
-                one = el = element(role, tr, scope=scope, lang=BCP47[lang_of(*items[0])])
+                one = el = element(role, tr, scope=scope, lang=BCP47[lang_of(*items[0], ts.langs)])
             else:
                 el = element(role, tr, scope=scope)
         return [block(spans, lg, style, indent=False, align=align[j],
