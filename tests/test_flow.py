@@ -154,3 +154,18 @@ def test_the_running_head_names_the_section_of_the_pages_first_text():
     assert "SectionBeta" not in nows(header_of(pdf, beta + 1))
     assert "SectionGamma" in nows(header_of(pdf, gamma + 1))
     assert "SectionAlpha" in nows(header_of(pdf, 3))  # the first body page opens with Alpha
+
+
+@pytest.mark.parametrize("k", range(22, 30, 2))
+def test_a_caption_above_a_table_keeps_with_its_header_and_first_row(k):
+    # the caption stands above its table (the theme's captions.table): never alone at a page foot, and a
+    # long table under it starts on the caption's page when its header and first row fit there
+    rows = [[f"Row {i}", str(i)] for i in range(40)]
+    body = [{"heading": {"text": "Start"}}] + filler(k)
+    body += [{"table": {"header": ["Item", "Value"], "rows": rows, "caption": "Table 1. Long table"}}]
+    pages = body_lines(render_en(body))[2:]
+    cap = next(i for i, p in enumerate(pages) if any("Table1.Longtable" in nows(t) for _, t in p))
+    head = next(i for i, p in enumerate(pages) if any(nows(t).startswith("ItemValue") for _, t in p))
+    assert cap == head
+    if cap > 0:  # moved on: the page before had no room for caption, header and a row
+        assert BOTTOM - pages[cap - 1][-1][0] < 3 * LEAD + 30

@@ -315,3 +315,45 @@ def test_a_plain_string_takes_the_documents_language_then_its_majority_script(la
     assert len(xs) >= 2
     indent = xs[0] - xs[1]
     assert (indent > 15 if lang == "zh" else abs(indent) < 0.5), indent      # 2 em of 10.5 pt: 21 pt
+
+
+@pytest.mark.parametrize("captions, table_above, figure_above", [
+    ({}, True, False),                                         # the Chinese convention: 表题在上, 图题在下
+    ({"captions": {"table": "below", "figure": "above"}}, False, True),
+])
+def test_captions_go_above_tables_and_below_figures_as_the_theme_says(captions, table_above, figure_above):
+    import pdfplumber
+    spec = {"layout": "report", "languages": ["zh"], "meta": {"title": "题注"}, "theme": captions,
+            "body": [{"table": {"header": ["项目", "金额"], "rows": [["甲", "1"], ["乙", "2"]], "caption": "表1 收支"}},
+                     {"image": {"path": str(EXAMPLES / "assets" / "map.png"), "width": 0.5, "caption": "图1 地图"}}]}
+    pdf = docgen.render(spec).pdf
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        page = next(p for p in doc.pages if "收支" in (p.extract_text() or ""))
+        top_of = {c["text"]: c["top"] for c in page.chars}
+        table_top, table_bottom = top_of["项"], top_of["乙"]
+        assert (top_of["收"] < table_top) if table_above else (top_of["收"] > table_bottom)
+        (img,) = page.images
+        assert (top_of["地"] < img["top"]) if figure_above else (top_of["地"] > img["bottom"])
+
+
+@pytest.mark.parametrize("mode", ["parallel", "stacked", "en"])
+def test_a_brochure_without_a_cover_block_still_gets_a_designed_cover(mode):
+    # it used to be the title and a byline at the top of an otherwise empty white page, a plain-string author
+    # printed in both columns and no date
+    import pypdfium2
+    langs = ["en"] if mode == "en" else ["zh", "en"]
+    spec = {"layout": "brochure", "languages": langs, "meta": {
+        "title": "West Lake Visitor Guide" if mode == "en" else {"zh": "杭州西湖导览", "en": "West Lake Visitor Guide"},
+        "subtitle": "Misty water, mountains half the city", "author": "Hangzhou Culture & Tourism",
+        "date": "2026-11-28"}, "body": [{"paragraph": "Body text."}]}
+    if mode != "en":
+        spec["bilingual"] = mode
+    pdf = docgen.render(spec).pdf
+    first = nows(pypdf_text(pdf)[0])
+    assert "WestLakeVisitorGuide" in first and "Mistywater" in first
+    assert first.count("HangzhouCulture&Tourism") == 1                 # the author once
+    assert "28November2026" in first                                   # the date shown ...
+    assert ("2026年11月28日" in first) == (mode != "en")                 # ... in each language of the edition
+    page = pypdfium2.PdfDocument(pdf)[0].render(scale=20 / 72).to_pil().convert("L")
+    hist = page.histogram()
+    assert sum(hist[:200]) / sum(hist) > 0.6                            # set on a colour, not an empty page

@@ -51,6 +51,7 @@ def plain_of(texts: Texts, lang: str) -> str:
 class Para:
     texts: Texts
     style: str = "body"
+    once: bool = False                 # text the same in every language set once, not in each column
 
 
 @dataclass

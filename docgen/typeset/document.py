@@ -233,10 +233,16 @@ class Typesetter:
         sec_color = self.theme.stacked_secondary
         for b in self.tree.blocks:
             if isinstance(b, T.Para):
-                def mk(lg, spans, second, b=b):
-                    blk = self.block(spans, lg, b.style, color=sec_color if second else None)
-                    return blk
-                parts = self.bilingual(b.texts, mk)
+                # the second language of a stacked edition in the secondary colour; a style coloured on
+                # purpose (white on a cover's colour) keeps its colour
+                sec = sec_color if self.sty.style(b.style).color == "text" else None
+
+                def mk(lg, spans, second, b=b, sec=sec):
+                    return self.block(spans, lg, b.style, color=sec if second else None)
+                if b.once and self.mode == "parallel" and list(b.texts) == ["*"]:
+                    parts = [mk("*", b.texts["*"], False)]     # a byline, a date: once, across both columns
+                else:
+                    parts = self.bilingual(b.texts, mk)
                 if self.mode == "stacked" and len(parts) == 2:
                     # the translation follows close, and its first lines never start a page alone
                     parts[0].spaceAfter = min(parts[0].spaceAfter, 3)
@@ -326,12 +332,13 @@ class Typesetter:
             out[-1].spaceAfter = max(out[-1].spaceAfter, self.sty.style("body").space_after)
         return out
 
-    def caption(self, texts: T.Texts, style: str, parent: int | None = None) -> list:
+    def caption(self, texts: T.Texts, style: str, parent: int | None = None, *, keep: bool = False) -> list:
         """One unindented block per language of ``texts`` in theme style ``style`` (tagged as a Caption of
-        ``parent``, or of the Document)."""
+        ``parent``, or of the Document); ``keep``: kept with what follows (a caption above its table)."""
         out = []
         for lg, spans in self.languages_of(texts):
-            out.append(self.block(spans, lg, style, indent=False, role="Caption", parent=parent))
+            out.append(self.block(spans, lg, style, indent=False, role="Caption", parent=parent,
+                                  **({"keep": True} if keep else {})))
         return out
 
     def alt_text(self, b: T.Figure) -> str:
@@ -361,10 +368,14 @@ class Typesetter:
         label = None
         if pic.ai_generated and self.theme.region_label:
             label = self.runs([Span("AI 生成 · AI-generated")], "caption", color="#ffffff", scale=0.85)
+        # the caption is the figure's sibling (a reader gives a Figure's Alt instead of its content), before
+        # or after it in reading order as it is on the page
+        above = self.theme.captions.figure == "above"
+        caption = self.caption(b.caption, b.style) if above else []
         tag = self.element("Figure", alt=self.alt_text(b))
-        # the caption follows the figure as its sibling: a reader gives a Figure's Alt instead of its content
+        caption = caption if above else self.caption(b.caption, b.style)
         fig = Figure(pic.png, None, b.height * mm if b.height else None, pic.aspect, b.width,
-                     caption=self.caption(b.caption, b.style), overlay=overlay, label=label, tag=tag,
+                     caption=caption, overlay=overlay, label=label, tag=tag, caption_above=above,
                      overlay_plate=pic.overlay_plate,
                      full_bleed=b.full_bleed, max_h=self._frame_height(),
                      space_after=self.sty.style(b.style).space_after)
@@ -372,6 +383,9 @@ class Typesetter:
 
     def _table(self, b: T.TableNode) -> list:
         table = self.element("Table")
+        if self.theme.captions.table == "above":      # the Chinese convention: 表题在表上, kept with the table
+            caption = self.caption(b.caption, "caption", parent=table, keep=True)
+            return caption + [_TableBox(self, b, table)]
         return [_TableBox(self, b, table)] + self.caption(b.caption, "caption", parent=table)
 
     def _toc(self, b: T.Toc) -> list:
@@ -584,6 +598,12 @@ class _TableBox(TextTable):
     def __init__(self, ts: "Typesetter", node: T.TableNode, table: int | None = None):
         header, rows, widths, style = _make_table(ts, node, table)
         super().__init__(header, rows, widths, space_after=ts.sty.style("body").space_after + 4, **style)
+
+    def min_start(self, aw) -> float:
+        """The least height for the table to start in a frame (a caption above keeps with it): the header
+        and the first row (see flowables.KeepWithNext)."""
+        g = self._geom(aw)
+        return g.head_h + g.row_h[0] if g.row_h else g.height
 
 
 def _make_table(ts: Typesetter, node: T.TableNode, table: int | None = None) -> tuple[list, list, list[float], dict]:

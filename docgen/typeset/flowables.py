@@ -301,16 +301,17 @@ class Pair(Flowable):
 
 
 class Figure(Flowable):
-    """A picture scaled to cover a box (cropped, never distorted), with an optional caption below,
+    """A picture scaled to cover a box (cropped, never distorted), with an optional caption below (or above),
     optional vector text over it (the OCR fallback) and an optional AI-generated label."""
 
     def __init__(self, png: bytes, box_w: float | None, box_h: float | None, aspect: float,
                  width_frac: float = 1.0, caption: list[Flowable] | None = None, overlay: list[Run] | None = None,
                  overlay_color=(1, 1, 1), label: list[Run] | None = None, full_bleed: bool = False,
                  max_h: float | None = None, space_after: float = 6.0, on_draw: Callable | None = None,
-                 overlay_plate: bool = False, tag: int | None = None):
+                 overlay_plate: bool = False, tag: int | None = None, caption_above: bool = False):
         super().__init__()
         self.tag = tag                  # the Figure element (its Alt describes picture and overlay text)
+        self.caption_above = caption_above   # the caption over the picture (the theme's captions.figure)
         self.png = png
         self.box_h = box_h
         self.aspect = aspect
@@ -352,7 +353,7 @@ class Figure(Flowable):
             return
         from reportlab.lib.utils import ImageReader
         x = (self.width - self.img_w) / 2
-        y = self.cap_h
+        y = 0.0 if self.caption_above else self.cap_h
         w, h = self.img_w, self.img_h
         if self.full_bleed:
             # stretch to the page's edges: the frame's left edge is at the current origin's x
@@ -403,6 +404,13 @@ class Figure(Flowable):
                 c.restoreState()
                 if lines:
                     draw_line(c, lines[0], x, y + 3 + size * 0.5)   # right-aligned in w - 6: 3 pt inside the plate
+        if self.caption_above:                       # the caption's space before goes between it and the picture
+            yy = self.height
+            for f in self.caption:
+                fh = f.wrap(self.width, self.cap_h)[1]
+                f.drawOn(c, 0, yy - fh)
+                yy -= fh + f.getSpaceBefore()
+            return
         yy = self.cap_h
         for f in self.caption:
             fh = f.wrap(self.width, self.cap_h)[1]
