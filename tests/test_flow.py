@@ -169,3 +169,14 @@ def test_a_caption_above_a_table_keeps_with_its_header_and_first_row(k):
     assert cap == head
     if cap > 0:  # moved on: the page before had no room for caption, header and a row
         assert BOTTOM - pages[cap - 1][-1][0] < 3 * LEAD + 30
+
+
+def test_a_run_of_headings_taller_than_a_page_fills_its_pages():
+    # every heading keeps with the next: the run can never be kept whole, so it flows on (not a page each)
+    body = [{"heading": {"text": f"Heading {i}", "level": 2, "toc": False}} for i in range(300)]
+    body.append({"paragraph": words("P1", 300)})
+    res = docgen.render({"layout": "report", "languages": ["en"], "meta": {"title": "t"}, "body": body})
+    assert res.pages < 20
+    pages = body_lines(res.pdf)[2:]
+    # one page may end early: where the last headings that can keep with the paragraph move on with it
+    assert sum(len(p) < 10 for p in pages[:-1]) <= 1

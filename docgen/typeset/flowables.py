@@ -212,13 +212,19 @@ class KeepWithNext(Flowable):
         self.width = aw
         return aw, 0xFFFFFF                      # never drawn whole: the frame always asks for a split
 
-    def _need(self, items: list, aw: float, ah: float) -> float:
-        """The height that must fit for ``items`` (each keeping with the next) to start here."""
-        f = items[0]
-        if len(items) == 1 or _splittable(f, aw):
-            return _min_start(f, aw, ah)          # a paragraph's tail can carry the keep to the next page
-        gap = max(f.getSpaceAfter(), items[1].getSpaceBefore())   # the frames overlap attached space
-        return f.wrap(aw, ah)[1] + gap + self._need(items[1:], aw, ah)
+    @staticmethod
+    def _need(items: list, aw: float, ah: float) -> float:
+        """The height that must fit for ``items`` (each keeping with the next) to start here; counting stops
+        once it is over ``ah`` (a long run of headings costs a page's worth of wraps, not all of them)."""
+        need = 0.0
+        for i, f in enumerate(items):
+            if i == len(items) - 1 or _splittable(f, aw):
+                return need + _min_start(f, aw, ah)   # a paragraph's tail can carry the keep to the next page
+            gap = max(f.getSpaceAfter(), items[i + 1].getSpaceBefore())   # the frames overlap attached space
+            need += f.wrap(aw, ah)[1] + gap
+            if need > ah:
+                break
+        return need
 
     def split(self, aw, ah):
         first, rest = self._content[0], self._content[1:]
@@ -226,15 +232,19 @@ class KeepWithNext(Flowable):
         # at the top of a frame nothing is gained by moving on; unknown (not asked by a frame): the same
         at_top = frame is None or getattr(frame, "_atTop", True)
         after = rest[0] if len(rest) == 1 else KeepWithNext(rest)
+        full = getattr(frame, "_aH", None)          # the whole frame's height (as KeepTogether reads it)
         h = first.wrap(aw, ah)[1]
-        if h + max(first.getSpaceAfter(), rest[0].getSpaceBefore()) + self._need(rest, aw, ah) <= ah + _EPS:
+        need = h + max(first.getSpaceAfter(), rest[0].getSpaceBefore()) + self._need(rest, aw, max(ah, full or 0))
+        if need <= ah + _EPS:
             return [NullActionFlowable(), first, after]
         if _splittable(first, aw) and (at_top or _min_start(first, aw, ah) <= ah + _EPS):
             # its first lines here, its last lines (at least min_lines) on with what follows
             parts = first.split(aw, min(ah, h - first.leading / 2))
             if len(parts) == 2:
                 return [NullActionFlowable(), parts[0], KeepWithNext([parts[1]] + rest)]
-        if at_top:
+        # nothing is gained by moving on at the top of a frame, nor when the keep could not be met on an empty
+        # frame either (a run of headings taller than the page): set what fits and go on
+        if at_top or (full is not None and need > full + _EPS and h <= ah + _EPS):
             return [NullActionFlowable(), first, after]
         return [FrameBreak(), self]
 
