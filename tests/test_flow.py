@@ -180,3 +180,17 @@ def test_a_run_of_headings_taller_than_a_page_fills_its_pages():
     pages = body_lines(res.pdf)[2:]
     # one page may end early: where the last headings that can keep with the paragraph move on with it
     assert sum(len(p) < 10 for p in pages[:-1]) <= 1
+
+
+def test_a_stacked_list_items_translation_never_starts_a_page_alone():
+    items = [
+        {"zh": f"第{i}项" + "汉字排版" * (8 + 5 * (i % 4)), "en": words(f"P{i}", 12 + 6 * (i % 3))}
+        for i in range(1, 80)
+    ]
+    pdf = docgen.render(
+        {"layout": "report", "languages": ["zh", "en"], "meta": {"title": "Flow"}, "body": [{"list": items}]}
+    ).pdf
+    pages = body_lines(pdf)[2:]
+    assert len(pages) >= 3
+    for n, page in enumerate(pages[1:], start=4):
+        assert re.search(r"(P\d+)w0(?!\d)", page[0][1]) is None, f"page {n}: {page[0][1][:40]!r}"

@@ -327,7 +327,10 @@ class Typesetter:
                                    bullet=None if b.ordered else self.theme.color("accent"),
                                    align="left" if lang_of(lg, spans, self.langs) == "en" else None, role="LI",
                                    parent=lst)
-            out += self.bilingual(it, mk)
+            parts = self.bilingual(it, mk)
+            if self.mode == "stacked" and len(parts) == 2:
+                parts[0].keepWithNext = True               # an item's translation never starts a page alone
+            out += parts
         if out:
             out[-1].spaceAfter = max(out[-1].spaceAfter, self.sty.style("body").space_after)
         return out
@@ -336,9 +339,11 @@ class Typesetter:
         """One unindented block per language of ``texts`` in theme style ``style`` (tagged as a Caption of
         ``parent``, or of the Document); ``keep``: kept with what follows (a caption above its table)."""
         out = []
-        for lg, spans in self.languages_of(texts):
+        items = self.languages_of(texts)
+        for i, (lg, spans) in enumerate(items):
+            # a stacked caption's first language keeps with its second
             out.append(self.block(spans, lg, style, indent=False, role="Caption", parent=parent,
-                                  **({"keep": True} if keep else {})))
+                                  keep=True if keep or i < len(items) - 1 else None))
         return out
 
     def alt_text(self, b: T.Figure) -> str:
