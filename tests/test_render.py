@@ -295,7 +295,7 @@ def _first_lines_x(pdf: bytes) -> list[float]:
     return [ln[0]["x0"] for ln in lines_of(cs) if 30 * MM < baseline(ln[0]) < 265 * MM]
 
 
-EN_WITH_HAN = ('The lake at Hangzhou (杭州) has been called "paradise on earth" for a thousand years, and its '
+EN_WITH_HAN = ("The lake at Hangzhou (杭州) has been called “paradise on earth” for a thousand years, and its "
                "causeways, temples and tea fields draw visitors from every part of the world in every season.")
 ZH_WITH_WORD = ("我们用 Python 写下这份报告的每一张表，数据来自各个部门的季度汇总，经过核对之后按照统一的格式排版，"
                 "再由编辑逐段校读，确保每一个数字都与原始记录一致。")
@@ -315,6 +315,9 @@ def test_a_plain_string_takes_the_documents_language_then_its_majority_script(la
     assert len(xs) >= 2
     indent = xs[0] - xs[1]
     assert (indent > 15 if lang == "zh" else abs(indent) < 0.5), indent      # 2 em of 10.5 pt: 21 pt
+    quotes = [c["x1"] - c["x0"] for c in chars(res.pdf)[-1][2] if c["text"] == "“"]
+    for w in quotes:                          # a full-width quote (one em) in Chinese, a Latin one in English
+        assert (w > 9 if lang == "zh" else w < 7), w
 
 
 @pytest.mark.parametrize("captions, table_above, figure_above", [
