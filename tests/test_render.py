@@ -288,3 +288,76 @@ def test_shared_checker_runs_on_examples(rendered, tmp_path):
         out = subprocess.run([sys.executable, str(checker), str(p), "--level", "strict"], capture_output=True,
                              text=True)
         assert "SUMMARY no violations" in out.stdout, (name, out.stdout[-2000:])
+
+
+def _first_lines_x(pdf: bytes) -> list[float]:
+    """The left edge of each body line on the last page (the paragraph under test)."""
+    _, _, cs = chars(pdf)[-1]
+    return [ln[0]["x0"] for ln in lines_of(cs) if 30 * MM < baseline(ln[0]) < 265 * MM]
+
+
+EN_WITH_HAN = ("The lake at Hangzhou (杭州) has been called “paradise on earth” for a thousand years, and its "
+               "causeways, temples and tea fields draw visitors from every part of the world in every season.")
+ZH_WITH_WORD = ("我们用 Python 写下这份报告的每一张表，数据来自各个部门的季度汇总，经过核对之后按照统一的格式排版，"
+                "再由编辑逐段校读，确保每一个数字都与原始记录一致。")
+
+
+@pytest.mark.parametrize("langs, text, lang", [
+    (["en"], EN_WITH_HAN, "en"),            # one Han word made the whole paragraph Chinese (2 em indent)
+    (["zh", "en"], EN_WITH_HAN, "en"),      # the majority script: English words, one Chinese name
+    (["zh", "en"], ZH_WITH_WORD, "zh"),     # ... Chinese characters, one English word
+    (["zh"], EN_WITH_HAN, "zh"),            # a Chinese document's text is Chinese
+    (["en"], "杭州西湖，" * 30, "zh"),       # no Latin word at all: its script
+])
+def test_a_plain_string_takes_the_documents_language_then_its_majority_script(langs, text, lang):
+    res = docgen.render({"layout": "report", "languages": langs, "meta": {"title": "T"},
+                         "body": [{"paragraph": text}]})
+    xs = _first_lines_x(res.pdf)
+    assert len(xs) >= 2
+    indent = xs[0] - xs[1]
+    assert (indent > 15 if lang == "zh" else abs(indent) < 0.5), indent      # 2 em of 10.5 pt: 21 pt
+    quotes = [c["x1"] - c["x0"] for c in chars(res.pdf)[-1][2] if c["text"] == "“"]
+    for w in quotes:                          # a full-width quote (one em) in Chinese, a Latin one in English
+        assert (w > 9 if lang == "zh" else w < 7), w
+
+
+@pytest.mark.parametrize("captions, table_above, figure_above", [
+    ({}, True, False),                                         # the Chinese convention: 表题在上, 图题在下
+    ({"captions": {"table": "below", "figure": "above"}}, False, True),
+])
+def test_captions_go_above_tables_and_below_figures_as_the_theme_says(captions, table_above, figure_above):
+    import pdfplumber
+    spec = {"layout": "report", "languages": ["zh"], "meta": {"title": "题注"}, "theme": captions,
+            "body": [{"table": {"header": ["项目", "金额"], "rows": [["甲", "1"], ["乙", "2"]], "caption": "表1 收支"}},
+                     {"image": {"path": str(EXAMPLES / "assets" / "map.png"), "width": 0.5, "caption": "图1 地图"}}]}
+    pdf = docgen.render(spec).pdf
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        page = next(p for p in doc.pages if "收支" in (p.extract_text() or ""))
+        top_of = {c["text"]: c["top"] for c in page.chars}
+        table_top, table_bottom = top_of["项"], top_of["乙"]
+        assert (top_of["收"] < table_top) if table_above else (top_of["收"] > table_bottom)
+        (img,) = page.images
+        assert (top_of["地"] < img["top"]) if figure_above else (top_of["地"] > img["bottom"])
+
+
+@pytest.mark.parametrize("mode", ["parallel", "stacked", "en"])
+def test_a_brochure_without_a_cover_block_still_gets_a_designed_cover(mode):
+    # it used to be the title and a byline at the top of an otherwise empty white page, a plain-string author
+    # printed in both columns and no date
+    import pypdfium2
+    langs = ["en"] if mode == "en" else ["zh", "en"]
+    spec = {"layout": "brochure", "languages": langs, "meta": {
+        "title": "West Lake Visitor Guide" if mode == "en" else {"zh": "杭州西湖导览", "en": "West Lake Visitor Guide"},
+        "subtitle": "Misty water, mountains half the city", "author": "Hangzhou Culture & Tourism",
+        "date": "2026-11-28"}, "body": [{"paragraph": "Body text."}]}
+    if mode != "en":
+        spec["bilingual"] = mode
+    pdf = docgen.render(spec).pdf
+    first = nows(pypdf_text(pdf)[0])
+    assert "WestLakeVisitorGuide" in first and "Mistywater" in first
+    assert first.count("HangzhouCulture&Tourism") == 1                 # the author once
+    assert "28November2026" in first                                   # the date shown ...
+    assert ("2026年11月28日" in first) == (mode != "en")                 # ... in each language of the edition
+    page = pypdfium2.PdfDocument(pdf)[0].render(scale=20 / 72).to_pil().convert("L")
+    hist = page.histogram()
+    assert sum(hist[:200]) / sum(hist) > 0.6                            # set on a colour, not an empty page

@@ -35,9 +35,9 @@ def time_limit(seconds: float):
         signal.signal(signal.SIGALRM, old)
 
 
-def render(body, languages=("zh", "en"), bilingual="stacked"):
+def render(body, languages=("zh", "en"), bilingual="stacked", theme=None):
     spec = {"layout": "report", "languages": list(languages), "meta": {"title": {"zh": "表格", "en": "Tables"}},
-            "body": body}
+            "body": body, "theme": theme or {}}
     if len(languages) > 1:
         spec["bilingual"] = bilingual
     with time_limit(120):
@@ -157,7 +157,7 @@ def test_caption_spacing_after_a_split_table_matches_an_unsplit_one():
     def caption_gap(n):
         rows = [[str(i), f"条目{i}"] for i in range(1, n + 1)]
         res = render([{"table": {"header": ["序号", "名称"], "rows": rows, "caption": "表一 说明"}}],
-                     languages=("zh",))
+                     languages=("zh",), theme={"captions": {"table": "below"}})
         with pdfplumber.open(io.BytesIO(res.pdf)) as pdf:
             for p in pdf.pages:
                 if "说明" in (p.extract_text() or ""):

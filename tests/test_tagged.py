@@ -85,8 +85,9 @@ def test_table_has_head_and_body_rows_with_scoped_header_cells():
                              "rows": [["甲", "1"], ["乙", "2"]], "caption": {"zh": "表1", "en": "Table 1"}}}])
     tree = tree_of(pdf)
     kinds = [t[1] for t in tree if t[1] in ("Table", "THead", "TBody", "TR", "TH", "TD", "Caption")]
-    assert kinds == ["Table", "THead", "TR", "TH", "TH", "TBody", "TR", "TD", "TD", "TR", "TD", "TD",
-                     "Caption", "Caption"]
+    # the caption stands above the table (the theme's captions.table): first in the Table, as on the page
+    assert kinds == ["Table", "Caption", "Caption", "THead", "TR", "TH", "TH", "TBody", "TR", "TD", "TD", "TR",
+                     "TD", "TD"]
     # a one-language cell holds its text itself; a two-language one a P per language
     cells = [t[4] for t in tree if t[1] in ("TH", "TD", "P") and t[0] >= 4 and t[4]]
     assert cells == ["名称", "Name", "金额", "甲", "1", "乙", "2"]

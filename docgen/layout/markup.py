@@ -1,6 +1,7 @@
 """Layout markup: the XML a layout template writes in, a :class:`LayoutTree` out.
 
-Elements: ``document`` (attr ``template``), ``p``, ``h``, ``list``/``li``, ``image``, ``region``,
+Elements: ``document`` (attr ``template``), ``p`` (attrs ``style``, ``once``: text the same in every
+language set once, across a parallel edition's columns, not in each), ``h``, ``list``/``li``, ``image``, ``region``,
 ``table``/``thead``/``row``/``cell``, ``caption``, ``toc``, ``page-break``, ``spacer``,
 ``block`` (a spec block by id, for kinds without markup of their own); text lives in
 ``<t lang="zh|en|*">`` children and is parsed with the inline syntax (user text arrives here
@@ -61,7 +62,7 @@ def parse_markup(markup: str, *, source: str = "template",
     for el in root:
         tag = el.tag
         if tag == "p":
-            lt.blocks.append(T.Para(_texts(el), el.get("style", "body")))
+            lt.blocks.append(T.Para(_texts(el), el.get("style", "body"), _bool(el, "once", False)))
         elif tag == "h":
             level = int(_float(el, "level", 1))
             lt.blocks.append(T.Heading(_texts(el), level, _bool(el, "toc", True), el.get("style", "")))

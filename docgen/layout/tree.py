@@ -7,11 +7,39 @@ means text shared by every language (a plain string in the spec).
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass, field
+from typing import Sequence
 
 from ..spec.inline import Span, parse
 
 Texts = dict[str, list[Span]]          # language ("zh", "en" or "*") -> spans
+
+
+_ANY_CJK = re.compile("[\u2e80-\U0010ffff]")          # any character from the CJK blocks on
+# a Han character (or kana, hangul) counts as a word: Chinese words are one to two characters long
+_CJK_WORD = re.compile("[\u2e80-\u2fdf\u3040-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+                       "\U00020000-\U0003ffff]")
+_LATIN_WORD = re.compile("[A-Za-z\u00c0-\u024f]+")
+
+
+def plain_language(text: str, languages: Sequence[str]) -> str:
+    """The language a plain string (text shared by every language, ``"*"``) is set in, ``zh`` or ``en``.
+
+    The document's languages decide first: in an English document a string is English (a Han name in it
+    stays in its sentence) unless it holds no Latin word at all; in a Chinese one it is Chinese unless it
+    holds no CJK character.  With both languages the majority script decides: Latin words against CJK
+    characters (a Chinese sentence naming one English product is Chinese, and the other way round); a
+    tie goes to the first language."""
+    langs = tuple(languages)
+    if langs == ("en",):
+        return "zh" if _CJK_WORD.search(text) and not _LATIN_WORD.search(text) else "en"
+    if langs == ("zh",) or not _ANY_CJK.search(text):
+        return "zh" if _ANY_CJK.search(text) else "en"
+    cjk, latin = len(_CJK_WORD.findall(text)), len(_LATIN_WORD.findall(text))
+    if cjk == latin:
+        return langs[0] if langs[0] in ("zh", "en") else "zh"
+    return "zh" if cjk > latin else "en"
 
 
 def plain_of(texts: Texts, lang: str) -> str:
@@ -23,6 +51,7 @@ def plain_of(texts: Texts, lang: str) -> str:
 class Para:
     texts: Texts
     style: str = "body"
+    once: bool = False                 # text the same in every language set once, not in each column
 
 
 @dataclass

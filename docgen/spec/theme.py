@@ -138,6 +138,13 @@ class Folio(_M):
     skip_blank: bool = Field(True, description="no number on pages that hold nothing")
 
 
+class Captions(_M):
+    """Where captions go (the Chinese convention: 表题在表上, 图题在图下)."""
+
+    table: Literal["above", "below"] = "above"
+    figure: Literal["above", "below"] = "below"
+
+
 class Theme(_M):
     """A layout's theme.yaml."""
 
@@ -158,6 +165,7 @@ class Theme(_M):
     parallel_gap: float = 8.0            # mm between the zh and en columns
     region_label: bool = False           # visible "AI 生成 · AI-generated" label under generated regions
     toc_depth: int = 2
+    captions: Captions = Field(default_factory=Captions, description="caption above or below tables, figures")
 
     @model_validator(mode="after")
     def _color_refs(self):

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from reportlab.lib.units import mm
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
-from reportlab.platypus.doctemplate import NextPageTemplate
+from reportlab.platypus.doctemplate import ActionFlowable, NextPageTemplate
 from reportlab.platypus.flowables import PageBreak, Spacer
 
 from ..errors import LayoutError, RenderError
@@ -28,7 +28,7 @@ from ..spec.inline import Span
 from ..spec.models import Format
 from ..layout.theme import Theme
 from . import extensions
-from .flowables import BREAK_MEMO, Figure, Pair, TextBlock, TocEntry
+from .flowables import BREAK_MEMO, Figure, KeepWithNext, Pair, TextBlock, TocEntry
 from .breaker import break_lines, missing_chars
 from .text import ParaFormat, Run
 from .textobject import draw_line
@@ -62,12 +62,22 @@ class _Doc(BaseDocTemplate):
     def __init__(self, buf, **kw):
         self.dry = False
         self.heading_pages: dict[str, int] = {}
-        self.section_of_page: dict[int, str] = {}
+        self.sections: list[tuple[int, bool, str]] = []   # level-1 headings: (page, first on it, title)
+        self.page_content = 0                        # flowables with content drawn on the current page
         self.outline_level = -1
         self.blank_pages: set[int] = set()           # pages that ended with nothing on them
         self.unnumbered_pages: set[int] = set()      # pages a flowable asked to go without a folio
         self.structure: Structure | None = None      # what the drawing records, in a tagged document
         super().__init__(buf, **kw)
+        # a heading keeps with the first lines of what follows, not all of it (flowables.KeepWithNext)
+        self.keepTogetherClass = KeepWithNext.chain
+
+    def beforePage(self):
+        self.page_content = 0
+
+    def afterFlowable(self, flowable):
+        if not isinstance(flowable, (ActionFlowable, PageBreak, Spacer)):
+            self.page_content += 1
 
 
 def _fmt_running(text: str, values: dict) -> str:
@@ -174,7 +184,7 @@ class Typesetter:
         block)``: called when it is drawn; ``label``/``left``/``bullet``: a list item's marker; ``role``,
         ``parent``: its structure element's type and parent element; ``tag``: an element made already)."""
         st = self.sty.style(style_name)
-        lg = lang_of(lang, spans)
+        lg = lang_of(lang, spans, self.langs)
         label_tag = None
         if self.structure is not None and tag is None:
             if role == "LI":               # a list item: LI holding Lbl (when there is a label) and LBody
@@ -223,12 +233,20 @@ class Typesetter:
         sec_color = self.theme.stacked_secondary
         for b in self.tree.blocks:
             if isinstance(b, T.Para):
-                def mk(lg, spans, second, b=b):
-                    blk = self.block(spans, lg, b.style, color=sec_color if second else None)
-                    return blk
-                parts = self.bilingual(b.texts, mk)
+                # the second language of a stacked edition in the secondary colour; a style coloured on
+                # purpose (white on a cover's colour) keeps its colour
+                sec = sec_color if self.sty.style(b.style).color == "text" else None
+
+                def mk(lg, spans, second, b=b, sec=sec):
+                    return self.block(spans, lg, b.style, color=sec if second else None)
+                if b.once and self.mode == "parallel" and list(b.texts) == ["*"]:
+                    parts = [mk("*", b.texts["*"], False)]     # a byline, a date: once, across both columns
+                else:
+                    parts = self.bilingual(b.texts, mk)
                 if self.mode == "stacked" and len(parts) == 2:
+                    # the translation follows close, and its first lines never start a page alone
                     parts[0].spaceAfter = min(parts[0].spaceAfter, 3)
+                    parts[0].keepWithNext = True
                 story += parts
             elif isinstance(b, T.Heading):
                 story += self._heading(b)
@@ -276,7 +294,7 @@ class Typesetter:
             if key not in doc.heading_pages:
                 doc.heading_pages[key] = page
                 if level == 1:
-                    doc.section_of_page.setdefault(page, title)
+                    doc.sections.append((page, doc.page_content == 0, title))
                 if not doc.dry:
                     canv.bookmarkPage(key)
                     lvl = min(level - 1, doc.outline_level + 1)
@@ -307,18 +325,25 @@ class Typesetter:
                 return self.block(spans, lg, b.style, color=self.theme.stacked_secondary if second else None,
                                    indent=False, label=lab, left=st.size * (2.0 if b.ordered else 1.4),
                                    bullet=None if b.ordered else self.theme.color("accent"),
-                                   align="left" if lang_of(lg, spans) == "en" else None, role="LI", parent=lst)
-            out += self.bilingual(it, mk)
+                                   align="left" if lang_of(lg, spans, self.langs) == "en" else None, role="LI",
+                                   parent=lst)
+            parts = self.bilingual(it, mk)
+            if self.mode == "stacked" and len(parts) == 2:
+                parts[0].keepWithNext = True               # an item's translation never starts a page alone
+            out += parts
         if out:
             out[-1].spaceAfter = max(out[-1].spaceAfter, self.sty.style("body").space_after)
         return out
 
-    def caption(self, texts: T.Texts, style: str, parent: int | None = None) -> list:
+    def caption(self, texts: T.Texts, style: str, parent: int | None = None, *, keep: bool = False) -> list:
         """One unindented block per language of ``texts`` in theme style ``style`` (tagged as a Caption of
-        ``parent``, or of the Document)."""
+        ``parent``, or of the Document); ``keep``: kept with what follows (a caption above its table)."""
         out = []
-        for lg, spans in self.languages_of(texts):
-            out.append(self.block(spans, lg, style, indent=False, role="Caption", parent=parent))
+        items = self.languages_of(texts)
+        for i, (lg, spans) in enumerate(items):
+            # a stacked caption's first language keeps with its second
+            out.append(self.block(spans, lg, style, indent=False, role="Caption", parent=parent,
+                                  keep=True if keep or i < len(items) - 1 else None))
         return out
 
     def alt_text(self, b: T.Figure) -> str:
@@ -348,10 +373,14 @@ class Typesetter:
         label = None
         if pic.ai_generated and self.theme.region_label:
             label = self.runs([Span("AI 生成 · AI-generated")], "caption", color="#ffffff", scale=0.85)
+        # the caption is the figure's sibling (a reader gives a Figure's Alt instead of its content), before
+        # or after it in reading order as it is on the page
+        above = self.theme.captions.figure == "above"
+        caption = self.caption(b.caption, b.style) if above else []
         tag = self.element("Figure", alt=self.alt_text(b))
-        # the caption follows the figure as its sibling: a reader gives a Figure's Alt instead of its content
+        caption = caption if above else self.caption(b.caption, b.style)
         fig = Figure(pic.png, None, b.height * mm if b.height else None, pic.aspect, b.width,
-                     caption=self.caption(b.caption, b.style), overlay=overlay, label=label, tag=tag,
+                     caption=caption, overlay=overlay, label=label, tag=tag, caption_above=above,
                      overlay_plate=pic.overlay_plate,
                      full_bleed=b.full_bleed, max_h=self._frame_height(),
                      space_after=self.sty.style(b.style).space_after)
@@ -359,6 +388,9 @@ class Typesetter:
 
     def _table(self, b: T.TableNode) -> list:
         table = self.element("Table")
+        if self.theme.captions.table == "above":      # the Chinese convention: 表题在表上, kept with the table
+            caption = self.caption(b.caption, "caption", parent=table, keep=True)
+            return caption + [_TableBox(self, b, table)]
         return [_TableBox(self, b, table)] + self.caption(b.caption, "caption", parent=table)
 
     def _toc(self, b: T.Toc) -> list:
@@ -383,7 +415,7 @@ class Typesetter:
                 return self.runs([Span(s)], n)
             out.append(TocEntry(runs, fmt, key, level, st.leading_pt(), st.size,
                                 page_of=self._page_of, number_runs=number_runs,
-                                tag=self.element("TOCI", toc, lang=BCP47[lang_of("*", [Span(title)])])))
+                                tag=self.element("TOCI", toc, lang=BCP47[lang_of("*", [Span(title)], self.langs)])))
         return out
 
     def _toc_headings(self):
@@ -495,10 +527,18 @@ class Typesetter:
         draw_line(canv, line, x, top - st.size + face.descent * st.size)
 
     def _section_at(self, page: int) -> str:
+        """The section a page's running head names: the one its text at the top belongs to — a level-1
+        heading that starts the page, else the section in force from an earlier page (a page that ends
+        one section and opens the next is still the first's); before any section, the first the page
+        opens."""
         best = ""
-        for p in sorted(self._sections):
-            if p <= page:
-                best = self._sections[p]
+        for p, first, title in self._sections:
+            if p < page or (p == page and first):
+                best = title
+            elif p == page and not best:
+                return title
+            elif p > page:
+                break
         return best
 
     # -- build ---------------------------------------------------------------------------------------------
@@ -541,18 +581,14 @@ class Typesetter:
 
     def build(self, meta_pdf: dict) -> TypesetResult:
         self._pages_known: dict[str, int] = {}
-        self._sections: dict[int, str] = {}
+        self._sections: list[tuple[int, bool, str]] = []
         self._pages_total = None
         if self._needs_two_passes():
             _, d1 = self._build_once(True, meta_pdf)
             self._pages_known = dict(d1.heading_pages)
-            self._sections = dict(d1.section_of_page)
+            self._sections = list(d1.sections)
             self._pages_total = d1.page
-        else:
-            self._sections = {}
         pdf, d2 = self._build_once(False, meta_pdf)
-        if not self._needs_two_passes():
-            self._sections = dict(d2.section_of_page)
         pages = {k: v for k, v in d2.heading_pages.items()}
         heads = [(lvl, title, pages.get(key, 0)) for lvl, title, key in self.headings]
         return TypesetResult(pdf=pdf, pages=d2.page, warnings=list(self.warnings), headings=heads,
@@ -567,6 +603,12 @@ class _TableBox(TextTable):
     def __init__(self, ts: "Typesetter", node: T.TableNode, table: int | None = None):
         header, rows, widths, style = _make_table(ts, node, table)
         super().__init__(header, rows, widths, space_after=ts.sty.style("body").space_after + 4, **style)
+
+    def min_start(self, aw) -> float:
+        """The least height for the table to start in a frame (a caption above keeps with it): the header
+        and the first row (see flowables.KeepWithNext)."""
+        g = self._geom(aw)
+        return g.head_h + g.row_h[0] if g.row_h else g.height
 
 
 def _make_table(ts: Typesetter, node: T.TableNode, table: int | None = None) -> tuple[list, list, list[float], dict]:
@@ -588,7 +630,7 @@ def _make_table(ts: Typesetter, node: T.TableNode, table: int | None = None) -> 
         if tr is not None:
             scope = "Column" if role == "TH" else None
             if len(items) == 1:     # one language: its text is the cell's own content (no P inside)
-                one = el = element(role, tr, scope=scope, lang=BCP47[lang_of(*items[0])])
+                one = el = element(role, tr, scope=scope, lang=BCP47[lang_of(*items[0], ts.langs)])
             else:
                 el = element(role, tr, scope=scope)
         return [block(spans, lg, style, indent=False, align=align[j],

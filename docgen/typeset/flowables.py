@@ -11,7 +11,8 @@ import threading
 from collections import OrderedDict
 from typing import Callable, Sequence
 
-from reportlab.platypus.flowables import Flowable
+from reportlab.platypus.doctemplate import ActionFlowable, FrameBreak, NullActionFlowable
+from reportlab.platypus.flowables import Flowable, KeepTogether, UseUpSpace
 
 from .breaker import break_lines, quick_line
 from .structure import artifact, marked, structure_of
@@ -96,17 +97,33 @@ class TextBlock(Flowable):
         self.height = len(self.lines(aw)) * self.leading
         return aw, self.height
 
+    # Lines a split leaves at the foot of a frame and carries to the top of the next: no orphan, no
+    # widow.  A paragraph of fewer than 2 × min_lines lines does not split: it moves on whole.
+    min_lines = 2
+    short_split = False          # a paragraph too short for that may split one line a side (公文's grid)
+
+    def splittable(self, aw) -> bool:
+        """Whether the paragraph may be split between frames at all (long enough for the line rules)."""
+        return len(self.lines(aw)) >= (2 if self.short_split else 2 * self.min_lines)
+
+    def min_start(self, aw) -> float:
+        """The least height of the paragraph a frame must hold for it to start there: its first lines
+        (min_lines of them) when it may split, all of it when it may not."""
+        lines = self.lines(aw)
+        if not self.splittable(aw):
+            return len(lines) * self.leading
+        return (self.min_lines if len(lines) >= 2 * self.min_lines else 1) * self.leading
+
     def split(self, aw, ah):
         lines = self.lines(aw)
         n = int((ah + _EPS) // self.leading)
         if n >= len(lines):
             return [self]
-        # no orphan (a lone first line) and no widow (a lone last line), where the paragraph allows
-        if len(lines) >= 4:
-            n = min(n, len(lines) - 2)
-            if n < 2:
-                return []
-        elif n < 1:
+        if not self.splittable(aw):
+            return []
+        k = self.min_lines if len(lines) >= 2 * self.min_lines else 1
+        n = min(n, len(lines) - k)
+        if n < k:
             return []
         first = TextBlock([], self.fmt, size=self.size, leading=self.leading, space_before=self.spaceBefore,
                           label_runs=self.label_runs, left=self.left, lines=lines[:n], on_draw=self.on_draw,
@@ -147,6 +164,94 @@ class TextBlock(Flowable):
                 c.restoreState()
 
 
+def _min_start(f, aw: float, ah: float) -> float:
+    """The least height of ``f`` that must fit where it starts: a paragraph's first lines, else all of it."""
+    ms = getattr(f, "min_start", None)
+    if ms is not None:
+        return ms(aw)
+    return f.wrap(aw, ah)[1]
+
+
+def _splittable(f, aw: float) -> bool:
+    return type(f) is TextBlock and f.splittable(aw)
+
+
+class KeepWithNext(Flowable):
+    """Blocks that keep with the next one (headings, a stacked edition's first language), then that next
+    block: the document template's ``keepTogetherClass``.  ReportLab's KeepTogether keeps them whole on
+    one page, so a heading before a long paragraph leaves the rest of the page empty; here a block keeps
+    only with the *start* of what follows: a heading with the first two lines of the paragraph after it
+    (the paragraph's own split rules, :meth:`TextBlock.min_start`), a paragraph that keeps with its
+    translation with the translation's first lines, splitting itself when it must so that its last lines
+    go on with it.  Each split places the first block and keeps the rest together again.
+
+    Only the body's own paragraphs and pairs take part: a chain that starts with any other flowable (the
+    公文 grid blocks, extensions) is kept by ReportLab's KeepTogether, as before."""
+
+    def __init__(self, flowables: list):
+        super().__init__()
+        self._content = list(flowables)           # the name ReportLab's handle_keepWithNext reads
+        self.keepWithNext = False
+
+    @staticmethod
+    def chain(flowables: list) -> Flowable:
+        """The keep of ``flowables`` (all but the last keep with the next): this class when every
+        keeping block is a TextBlock or Pair of the body, ReportLab's KeepTogether otherwise."""
+        if len(flowables) > 1 and all(type(f) in (TextBlock, Pair) for f in flowables[:-1]) \
+                and not isinstance(flowables[-1], (ActionFlowable, UseUpSpace)):
+            return KeepWithNext(flowables)
+        return KeepTogether(flowables)
+
+    def getSpaceBefore(self):
+        return self._content[0].getSpaceBefore()
+
+    def getSpaceAfter(self):
+        return self._content[-1].getSpaceAfter()
+
+    def wrap(self, aw, ah):
+        self.width = aw
+        return aw, 0xFFFFFF                      # never drawn whole: the frame always asks for a split
+
+    @staticmethod
+    def _need(items: list, aw: float, ah: float) -> float:
+        """The height that must fit for ``items`` (each keeping with the next) to start here; counting stops
+        once it is over ``ah`` (a long run of headings costs a page's worth of wraps, not all of them)."""
+        need = 0.0
+        for i, f in enumerate(items):
+            if i == len(items) - 1 or _splittable(f, aw):
+                return need + _min_start(f, aw, ah)   # a paragraph's tail can carry the keep to the next page
+            gap = max(f.getSpaceAfter(), items[i + 1].getSpaceBefore())   # the frames overlap attached space
+            need += f.wrap(aw, ah)[1] + gap
+            if need > ah:
+                break
+        return need
+
+    def split(self, aw, ah):
+        first, rest = self._content[0], self._content[1:]
+        frame = getattr(self, "_frame", None)     # set by the frame while it asks for the split
+        # at the top of a frame nothing is gained by moving on; unknown (not asked by a frame): the same
+        at_top = frame is None or getattr(frame, "_atTop", True)
+        after = rest[0] if len(rest) == 1 else KeepWithNext(rest)
+        full = getattr(frame, "_aH", None)          # the whole frame's height (as KeepTogether reads it)
+        h = first.wrap(aw, ah)[1]
+        need = h + max(first.getSpaceAfter(), rest[0].getSpaceBefore()) + self._need(rest, aw, max(ah, full or 0))
+        if need <= ah + _EPS:
+            return [NullActionFlowable(), first, after]
+        if _splittable(first, aw) and (at_top or _min_start(first, aw, ah) <= ah + _EPS):
+            # its first lines here, its last lines (at least min_lines) on with what follows
+            parts = first.split(aw, min(ah, h - first.leading / 2))
+            if len(parts) == 2:
+                return [NullActionFlowable(), parts[0], KeepWithNext([parts[1]] + rest)]
+        # nothing is gained by moving on at the top of a frame, nor when the keep could not be met on an empty
+        # frame either (a run of headings taller than the page): set what fits and go on
+        if at_top or (full is not None and need > full + _EPS and h <= ah + _EPS):
+            return [NullActionFlowable(), first, after]
+        return [FrameBreak(), self]
+
+    def draw(self):                               # pragma: no cover - always split, never drawn
+        pass
+
+
 class Pair(Flowable):
     """Two blocks side by side (``bilingual: parallel``): both start on the same baseline and, across a
     page break, both continue at the top of the next frame, so the pair stays aligned."""
@@ -161,6 +266,11 @@ class Pair(Flowable):
 
     def _colw(self, aw):
         return (aw - self.gap) / 2
+
+    def min_start(self, aw) -> float:
+        """The least height for the pair to start in a frame: the taller of its sides' (see TextBlock)."""
+        cw = self._colw(aw)
+        return max((_min_start(s, cw, 0xFFFFFF) for s in (self.left, self.right) if s is not None), default=0.0)
 
     def wrap(self, aw, ah):
         cw = self._colw(aw)
@@ -201,16 +311,17 @@ class Pair(Flowable):
 
 
 class Figure(Flowable):
-    """A picture scaled to cover a box (cropped, never distorted), with an optional caption below,
+    """A picture scaled to cover a box (cropped, never distorted), with an optional caption below (or above),
     optional vector text over it (the OCR fallback) and an optional AI-generated label."""
 
     def __init__(self, png: bytes, box_w: float | None, box_h: float | None, aspect: float,
                  width_frac: float = 1.0, caption: list[Flowable] | None = None, overlay: list[Run] | None = None,
                  overlay_color=(1, 1, 1), label: list[Run] | None = None, full_bleed: bool = False,
                  max_h: float | None = None, space_after: float = 6.0, on_draw: Callable | None = None,
-                 overlay_plate: bool = False, tag: int | None = None):
+                 overlay_plate: bool = False, tag: int | None = None, caption_above: bool = False):
         super().__init__()
         self.tag = tag                  # the Figure element (its Alt describes picture and overlay text)
+        self.caption_above = caption_above   # the caption over the picture (the theme's captions.figure)
         self.png = png
         self.box_h = box_h
         self.aspect = aspect
@@ -252,7 +363,7 @@ class Figure(Flowable):
             return
         from reportlab.lib.utils import ImageReader
         x = (self.width - self.img_w) / 2
-        y = self.cap_h
+        y = 0.0 if self.caption_above else self.cap_h
         w, h = self.img_w, self.img_h
         if self.full_bleed:
             # stretch to the page's edges: the frame's left edge is at the current origin's x
@@ -303,6 +414,13 @@ class Figure(Flowable):
                 c.restoreState()
                 if lines:
                     draw_line(c, lines[0], x, y + 3 + size * 0.5)   # right-aligned in w - 6: 3 pt inside the plate
+        if self.caption_above:                       # the caption's space before goes between it and the picture
+            yy = self.height
+            for f in self.caption:
+                fh = f.wrap(self.width, self.cap_h)[1]
+                f.drawOn(c, 0, yy - fh)
+                yy -= fh + f.getSpaceBefore()
+            return
         yy = self.cap_h
         for f in self.caption:
             fh = f.wrap(self.width, self.cap_h)[1]

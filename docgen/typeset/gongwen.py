@@ -225,6 +225,8 @@ class GridBlock(TextBlock):
     brings its last lines along (7.3.5.5), rather than leaving the seal on a page without 正文 or moving
     the whole paragraph off a page that has room for most of it."""
 
+    short_split = True           # the grid's rules: a short paragraph may still split one line a side
+
     def __init__(self, *a, place: str = "left", **kw):
         super().__init__(*a, **kw)
         self.place = place

@@ -6,12 +6,13 @@ the theme's font settings, so rendering many documents pays for fonts once.
 from __future__ import annotations
 
 import json
-import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Sequence
 
 from ..spec.inline import Span
 from ..layout.theme import FamilySpec, Style, Theme
+from ..layout.tree import plain_language
 from .fonts import Family, FontStack, family
 from .text import ParaFormat, Run, TextStyle
 
@@ -91,14 +92,10 @@ class Styler:
                           compress_end=st.line_end_compression, balance=st.balance)
 
 
-def lang_of(lang: str, spans: list[Span]) -> str:
-    """The language that governs line breaking: the text's own, or for shared text, its script."""
+def lang_of(lang: str, spans: list[Span], languages: Sequence[str] = ("zh",)) -> str:
+    """The language that governs line breaking: the text's own, or for shared text the one
+    :func:`docgen.layout.tree.plain_language` gives in a document of ``languages`` (the default, a
+    Chinese document's rule, is the one the 公文 layout sets its text by)."""
     if lang in ("zh", "en"):
         return lang
-    for s in spans:
-        if _CJK_FROM.search(s.text):
-            return "zh"
-    return "en"
-
-
-_CJK_FROM = re.compile("[\u2e80-\U0010ffff]")     # any character from the CJK blocks on
+    return plain_language("".join(s.text for s in spans), languages)
