@@ -227,3 +227,18 @@ def test_hyphenated_words_are_read_whole_through_actual_text():
     for s in spans:                      # every word of a span is a word of the spec: no half words
         assert set(s.split()) <= words, s
     assert check_pdf(pdf, "pdfua").ok
+
+
+def test_actualtext_spans_keep_every_glyph_in_its_element():
+    # the CJK–Latin spans (text layer) are sequences of the element's own, never nested without an MCID;
+    # a heading keeps one marked-content item
+    pdf = render([{"heading": "2026年工作报告与Qwen-Image模型"},
+                  {"paragraph": "1936年，他在 Berlin 学习，用 Qwen-Image 生成插图，版本 v2.1 发布于 2026 年。"}],
+                 languages=("zh",), bilingual="zh")
+    tree = tree_of(pdf)
+    ps = [t[4] for t in tree if t[1] == "P" and "Berlin" in t[4]]
+    assert ps == ["1936年，他在Berlin学习，用Qwen-Image生成插图，版本v2.1发布于2026年。"]
+    assert [t[4] for t in tree if t[1] == "H1"] == ["2026年工作报告与Qwen-Image模型"]
+    p = pikepdf.open(io.BytesIO(pdf))
+    h1 = [e for e in _elements(p) if str(e.S) == "/H1"]
+    assert len(h1) == 1 and not isinstance(h1[0].K, pikepdf.Array)

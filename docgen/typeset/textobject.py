@@ -174,6 +174,22 @@ def _text_string(text: str) -> str:
     return "<FEFF%s>" % text.encode("utf-16-be").hex().upper()
 
 
+_HEADINGS = frozenset(("H1", "H2", "H3", "H4", "H5", "H6", "H"))
+
+
+def _read(lines: list[Line]) -> str:
+    """What lines of one element say, joined: nothing at a hyphenation or next to a Han character, else a
+    space (the word space the line break took)."""
+    out, prev = "", lines[0]
+    for ln in lines:
+        t = _plain(ln)
+        if out and t and not _joins(prev) and not (out[-1] >= "\u2e80" or t[0] >= "\u2e80"):
+            out += " "
+        out += t
+        prev = ln
+    return out
+
+
 def _joins(line: Line) -> bool:
     """Whether the line's last word goes on at the next line: hyphenated by docgen (the hyphen is drawn, not
     text), or ending in a hyphen of the text (Qwen-|Image, a URL's section-|two), which extractors would
@@ -256,7 +272,33 @@ def draw_lines(canvas, placed, tag=None) -> None:
             current = _SPAN
         elif st is not None and span_end < 0 and line.pieces:
             el = tag if tags is None else tags[i]
-            if _joins(line) and el != ARTIFACT and i + 1 < len(placed) and (tags is None or tags[i + 1] == el):
+            last = i
+            if el != current and el != ARTIFACT and st.role(el) in _HEADINGS:
+                while last + 1 < len(placed) and (tags is None or tags[last + 1] == el):
+                    last += 1
+            if last > i or (
+                el != current
+                and el != ARTIFACT
+                and st.role(el) in _HEADINGS
+                and (_joins(line) or _spans(line, _uncovered) is not None)
+            ):
+                lines = [p[0] for p in placed[i : last + 1]]
+                if any(_joins(ln) or _spans(ln, _uncovered) is not None for ln in lines):
+                    # a heading that needs ActualText reads through one sequence of its own, with one MCID:
+                    # (readers and checkers take a heading's content to be one marked-content item)
+                    if current is not None:
+                        add("EMC")
+                    add(
+                        "/%s <</MCID %d /ActualText %s>> BDC"
+                        % (st.role(el), st.mark(el, page), _text_string(_read(lines)))
+                    )
+                    span_end, current = last, _SPAN
+                elif el != current:
+                    if current is not None:
+                        add("EMC")
+                    add(open_mark(canvas, st, el))
+                    current = el
+            elif _joins(line) and el != ARTIFACT and i + 1 < len(placed) and (tags is None or tags[i + 1] == el):
                 # the hyphen is a path, not text: the word's halves are read as the spec wrote it (a run of
                 # hyphenated lines is one span, closed after the line that ends the last word)
                 span_end = i + 1
@@ -285,9 +327,18 @@ def draw_lines(canvas, placed, tag=None) -> None:
         events: dict[int, dict[int, list[str]]] | None = None  # piece -> glyph offset -> operators before it
         if spans is not None:
             events = {}
+            # in a tagged document the span is a sequence of the element's own, between two of its others (a
+            # span nested in the element's sequence would leave its glyphs without an MCID for readers that
+            # look only at the innermost sequence)
+            el_open = current if st is not None and current is not None and current not in (ARTIFACT, _SPAN) else None
             for j0, i0, j1, i1, text in spans:
-                events.setdefault(j0, {}).setdefault(i0, []).append("/Span <</ActualText %s>> BDC" % _text_string(text))
-                events.setdefault(j1, {}).setdefault(i1, []).insert(0, "EMC")
+                if st is not None and el_open is not None:
+                    opener = "EMC /Span <</MCID %d /ActualText %s>> BDC" % (st.mark(el_open, page), _text_string(text))
+                    closer = "EMC " + open_mark(canvas, st, el_open)
+                else:
+                    opener, closer = "/Span <</ActualText %s>> BDC" % _text_string(text), "EMC"
+                events.setdefault(j0, {}).setdefault(i0, []).append(opener)
+                events.setdefault(j1, {}).setdefault(i1, []).insert(0, closer)
         for j, pc in enumerate(line.pieces):
             face = pc.face
             f = face.reportlab_font
