@@ -23,6 +23,7 @@ def plain_of(texts: Texts, lang: str) -> str:
 class Para:
     texts: Texts
     style: str = "body"
+    ref: str = ""                      # the block's id (field path), when the markup names it: for warnings
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Heading:
     level: int = 1
     toc: bool = True
     style: str = ""                    # default h{level}
+    ref: str = ""
 
 
 @dataclass
@@ -38,6 +40,7 @@ class ListNode:
     items: list[Texts]
     ordered: bool = False
     style: str = "list"
+    ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class TableNode:
     widths: list[float] | None = None
     align: list[str] | None = None
     style: str = "table"
+    ref: str = ""
 
 
 @dataclass
