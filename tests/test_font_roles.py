@@ -149,7 +149,8 @@ def test_substitution_warning_names_the_font_the_field_path_and_the_position():
 
 def test_no_font_at_all_names_the_field_and_position():
     r = render(gongwen(["甲乙\U0010fffd丙"], theme={"fonts": {"system_fallback": False}}))
-    assert f"no font covers {chr(0x10FFFD)!r} (U+10FFFD) in body.0, character 2" in r.warnings
+    assert f"no font covers {chr(0x10FFFD)!r} (U+10FFFD) in body.0, character 2 ({'甲乙' + chr(0x10FFFD) + '丙'!r})" \
+        in r.warnings
 
 
 # ---- emoji clusters -------------------------------------------------------------------------------------------

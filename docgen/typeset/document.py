@@ -153,7 +153,8 @@ class Typesetter:
             if ch not in self._missing:
                 self._missing.add(ch)
                 text = "".join(r.text for r in runs)
-                at = f"{where}, character {text.index(ch)}" if where else f"{''.join(s.text for s in spans)[:30]!r}"
+                quote = repr("".join(s.text for s in spans)[:30])
+                at = f"{where}, character {text.index(ch)} ({quote})" if where else quote
                 self.warnings.append(f"no font covers {ch!r} (U+{ord(ch):04X}) in {at}")
         pos = 0
         for r in runs:
