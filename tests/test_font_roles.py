@@ -266,3 +266,25 @@ def test_doctor_lists_which_font_each_role_uses(system_dir, tmp_path, capsys):
     assert " ok " in hei and "theme.fonts.roles.heiti.0" in hei and "simhei.ttf" in hei
     assert "stand-in" in next(ln for ln in lines if "fangsong" in ln)
     assert f"{system_dir / 'simhei.ttf'} (SimHei Regular): 1200 of the 8105" in out
+
+
+def test_a_line_never_breaks_inside_an_emoji_cluster_and_one_face_draws_it():
+    from docgen.typeset.breaker import break_lines
+    from docgen.typeset.text import ParaFormat, Run, TextStyle
+    stack = FontStack((family("NotoSerif-Regular.ttf"),), (family("NotoSerifSC-Regular.ttf"),), allow_system=True)
+    st = TextStyle(stack, 12)
+    text = "表情👍🏽和👩\u200d💻以及🇨🇳🇯🇵还有❤️结束1️⃣"
+    whole = clusters(text)
+    # the clusters some one font has every character of (on this machine): those must be in one piece
+    one_face = [c for c in whole if len(c) > 1 and (f := cluster_face(stack, c)) is not None
+                and all(f.covers(x) for x in c)]
+    for width in (25, 40, 60, 90, 300):              # each cluster fits a line on its own
+        lines = break_lines([Run(text, st)], width, ParaFormat(align="left"))
+        got = ["".join(p.text for p in ln.pieces) for ln in lines]
+        assert "".join(got) == text
+        for ln in got:                               # each line is a run of whole clusters
+            assert set(clusters(ln)) <= set(whole), (width, got)
+        for ln in lines:
+            for c in one_face:
+                if c in "".join(p.text for p in ln.pieces):
+                    assert any(c in p.text for p in ln.pieces), (width, c)

@@ -756,20 +756,39 @@ def clusters(text: str) -> list[str]:
 
 
 def cluster_face(stack: FontStack, cluster: str, bold=False, italic=False, mono=False, lang="zh") -> Face | None:
-    """The one face that draws a whole cluster: the base character's, when it has every visible part of
-    the cluster, else the first face of the stack or the coverage search that has them all, else the
-    base's."""
+    """The one face that draws a whole cluster: of the faces the stack picks for the cluster's characters
+    (the base's first), the first that has all of them, else the first that has every visible one
+    (selectors and joiners draw nothing), else the base's."""
     base = stack.face_for(cluster[0], bold, italic, mono, lang)
     if len(cluster) == 1:
         return base
+    faces = [base] + [stack.face_for(c, bold, italic, mono, lang) for c in cluster[1:]]
     visible = [c for c in cluster if c not in _IGNORABLE and c != "\u20e3"]
-    if base is not None and all(base.covers(c) for c in visible):
-        return base
-    for c in visible[1:]:
-        f = stack.face_for(c, bold, italic, mono, lang)
-        if f is not None and all(f.covers(x) for x in visible):
-            return f
+    for need in (cluster, visible):
+        for f in faces:
+            if f is not None and all(f.covers(c) for c in need):
+                return f
     return base
+
+
+def is_cluster_inner(chars) -> list[int]:
+    """The boundaries inside emoji clusters of a sequence of glyph strings (``chars[i]`` starts after
+    boundary i): before a selector, modifier, keycap or tag, after a ZWJ, and between the two regional
+    indicators of a flag."""
+    out = []
+    ri = 0                               # regional indicators in a row so far
+    for i, c in enumerate(chars):
+        first = c[0]
+        o = ord(first)
+        if _RI[0] <= o <= _RI[1] and len(c) == 1:
+            ri += 1
+            if ri % 2 == 0:
+                out.append(i)
+            continue
+        ri = 0
+        if i and (_is_extend(first) or chars[i - 1][-1] == "\u200d"):
+            out.append(i)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ doctor
