@@ -641,20 +641,23 @@ Against the GB 2312-only build (2026-11-28):
 
 ## Using a fuller font
 
-Characters missing here are found through `system_fallback` (if enabled in the
-theme), or you can point a theme at any complete TrueType-outline font: font
-entries in a layout's `theme.yaml` take either a bundled file name or a path
-relative to the layout folder, for example
+Characters missing here are found by coverage in the other bundled fonts and,
+with `system_fallback` (on by default), in every installed font; or point a
+theme at any font file: font entries in a layout's `theme.yaml` take a bundled
+file name, a path inside the layout's folder (a spec's `theme:` overrides: the
+spec's folder) or a file in a system font folder (`/usr/share/fonts`,
+`~/Library/Fonts`, `C:\\Windows\\Fonts`, …), for example
 
 ```yaml
 fonts:
   body:
     cjk: [{{regular: fonts/NotoSerifSC-Regular-full.ttf, bold: fonts/NotoSerifSC-Bold-full.ttf}}]
+  roles:        # 公文 typeface roles: licensed fonts first, a fallback chain each
+    fangsong: [C:\\Windows\\Fonts\\仿宋_GB2312.ttf, C:\\Windows\\Fonts\\simfang.ttf]
 ```
 
-OpenType fonts with CFF outlines (`.otf`, most `.ttc` CJK collections) cannot be
-embedded by ReportLab; convert them first, e.g. with this script's recipe
-(`cff_to_glyf`) and a wider character set.
+Fonts with CFF outlines (`.otf`, most `.ttc` CJK collections) are converted to
+TrueType outlines once, into docgen's cache (`~/.cache/docgen/fonts`).
 
 ## Licences
 

@@ -141,6 +141,8 @@ def _vet_fonts(fonts, base: Path, where: str, problems: list) -> None:
 
     def _vet_one(name: str, path, optional: bool = False) -> str:
         at = ".".join((where,) + path)
+        if os.name == "nt":
+            name = os.path.expandvars(name)                     # %LOCALAPPDATA%\Microsoft\Windows\Fonts\…
         p = Path(name).expanduser()
         if not p.is_absolute() and len(p.parts) == 1 and (_FONTS_DIR / p).is_file():
             return name                                         # a bundled font

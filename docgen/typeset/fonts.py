@@ -712,7 +712,7 @@ def role_families(role: str, entries, base_dir: Path | None) -> tuple[list[Famil
 def _installed_here(name: str, base_dir: Path | None) -> bool:
     if is_windows_path(name) and os.name != "nt":
         return False                       # never read as a relative file name on another system
-    p = Path(name).expanduser()
+    p = Path(os.path.expandvars(name) if os.name == "nt" else name).expanduser()
     if p.is_absolute():
         return p.is_file()
     return any(c.is_file() for c in ([Path(base_dir) / p] if base_dir else []) + [BUNDLED_DIR / p])
