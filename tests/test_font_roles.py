@@ -288,3 +288,15 @@ def test_a_line_never_breaks_inside_an_emoji_cluster_and_one_face_draws_it():
             for c in one_face:
                 if c in "".join(p.text for p in ln.pieces):
                     assert any(c in p.text for p in ln.pieces), (width, c)
+
+
+def test_a_role_can_name_a_copy_of_a_bundled_font_installed_in_a_system_folder(system_dir):
+    import shutil
+    shutil.copy(BUNDLED_DIR / "NotoSansSC-Regular.ttf", system_dir / "simkai.ttf")   # any name: read, not guessed
+    spec = gongwen([], theme={"fonts": {"roles": {"kaiti": [str(system_dir / "simkai.ttf")]}}})
+    spec["body"] = [{"heading": "总体要求"}, {"heading": {"zh": "工作目标", "level": 2}}, {"paragraph": "正文。"}]
+    r = render(spec)
+    got = chars_of(r.pdf)
+    assert ("目", "NotoSansSC-Regular") in got and ("目", "DocgenWenKai-Regular") not in got   # （一）in the role
+    assert ("正", "FandolFang-Regular") in got
+    assert "NotoSansSC-Regular" in embedded_fonts(r.pdf)
