@@ -34,7 +34,9 @@ def make_font(path, family_name: str, chars: str) -> None:
     for g in names:
         pen = TTGlyphPen(None)
         if g != "space":
-            pen.moveTo((100, 0)); pen.lineTo((100, 700)); pen.lineTo((900, 700)); pen.lineTo((900, 0))
+            pen.moveTo((100, 0))
+            for pt in ((100, 700), (900, 700), (900, 0)):
+                pen.lineTo(pt)
             pen.closePath()
         glyphs[g] = pen.glyph()
         metrics[g] = (1000, 100 if g != "space" else 0)
@@ -228,9 +230,9 @@ def test_a_role_path_outside_the_allowed_folders_is_refused(tmp_path, entry, msg
 
 def test_a_file_that_is_not_a_font_is_an_error_naming_the_field(system_dir):
     (system_dir / "notes.ttf").write_text("not a font", encoding="utf-8")
-    for theme, where in [({"fonts": {"roles": {"heiti": [str(system_dir / "notes.ttf")]}}}, "theme.fonts.roles.heiti.0"),
-                         ({"fonts": {"body": {"cjk": [{"regular": str(system_dir / "notes.ttf")}]}}},
-                          "theme.fonts.body.cjk.0.regular")]:
+    bad = str(system_dir / "notes.ttf")
+    for theme, where in [({"fonts": {"roles": {"heiti": [bad]}}}, "theme.fonts.roles.heiti.0"),
+                         ({"fonts": {"body": {"cjk": [{"regular": bad}]}}}, "theme.fonts.body.cjk.0.regular")]:
         with pytest.raises(DocgenError) as e:
             render(gongwen(["春季工作。"], theme=theme))
         assert where in str(e.value) and "not a TrueType/OpenType font" in str(e.value)
