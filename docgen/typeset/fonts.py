@@ -42,7 +42,7 @@ BUNDLED_DIR = Path(__file__).resolve().parent.parent / "fonts"
 # and shared between renders is loaded under a lock, checked again inside it, and published only when
 # complete; the hot paths (advance widths, cmap lookups, cached ink boxes) read finished dicts unlocked.
 _lock = threading.RLock()                            # registration with ReportLab's global font registry
-_faces: dict[tuple[str, int], "Face"] = {}          # (real path, subfont index) -> registered face
+_faces: dict[tuple[str, int, int | None], "Face"] = {}   # (real path, subfont index, page) -> registered face
 _outlines: dict[tuple[str, int], "_Outlines"] = {}  # (path, subfont index) -> fontTools view of the glyphs
 
 
@@ -186,6 +186,14 @@ def _register(name: str, path: str, index: int):
         font = TTFont(name, path, subfontIndex=index)
     except (TTFError, OSError, ValueError, IndexError, KeyError) as e:
         raise FontError(f"cannot use font {path}" + (f" (subfont {index})" if index else "") + f": {e}") from e
+    # ReportLab (4.x) registers a second font file whose PostScript name is already registered as the
+    # first one's face: two different files named alike (a licensed subset and the full font, a copy of a
+    # bundled font) would draw one in the other.  The second gets a name of its own.
+    same = getattr(pdfmetrics, "_dynFaceNames", {}).get(font.face.name)
+    if same is not None and (same.face.filename, getattr(same.face, "subfontIndex", 0)) != (path, index):
+        ps = font.face.name
+        tag = hashlib.sha1(f"{path}#{index}".encode()).hexdigest()[:6]
+        font.face.name = ps + (b"-" + tag.encode() if isinstance(ps, bytes) else f"-{tag}")
     pdfmetrics.registerFont(font)
     return font
 
@@ -227,21 +235,33 @@ def _outline_kind(path: Path, index: int) -> str:
     raise FontError(f"not a TrueType/OpenType font: {path}")
 
 
-def _convert_to_truetype(src: Path, index: int) -> Path:
-    """TrueType-outline copy of a CFF (or WOFF) font in the cache, keyed by the source's content."""
+def _content_hash(src: Path) -> str:
+    st = src.stat()
+    return _hash_of(str(src), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _hash_of(path: str, mtime_ns: int, size: int) -> str:
     h = hashlib.sha256()
-    with open(src, "rb") as f:
+    with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
+    return h.hexdigest()[:24]
+
+
+def _convert_to_truetype(src: Path, index: int, page: int | None = None) -> Path:
+    """TrueType-outline copy of a CFF (or WOFF) font in the cache, keyed by the source's content; with
+    ``page``, only the characters U+page00–U+pageFF (what the coverage search needs of a large font:
+    converting all 65,000 glyphs of a CJK collection takes a minute)."""
     out_dir = cache_dir()
-    dst = out_dir / f"{src.stem}-{h.hexdigest()[:24]}-{index}.ttf"
+    dst = out_dir / f"{src.stem}-{_content_hash(src)}-{index}{'' if page is None else f'-u{page:04X}xx'}.ttf"
     if dst.is_file():
         return dst
     out_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out_dir, suffix=".tmp")
     os.close(fd)
     try:
-        _write_truetype(src, index, tmp)
+        _write_truetype(src, index, tmp, page)
         os.replace(tmp, dst)              # atomic: a concurrent reader sees no file or the whole file
     finally:
         if os.path.exists(tmp):
@@ -249,14 +269,26 @@ def _convert_to_truetype(src: Path, index: int) -> Path:
     return dst
 
 
-def _write_truetype(src: Path, index: int, out: str) -> None:
-    """Write ``src`` (member ``index``) to ``out`` with quadratic TrueType outlines and no WOFF wrapper."""
+def _write_truetype(src: Path, index: int, out: str, page: int | None = None) -> None:
+    """Write ``src`` (member ``index``; with ``page``, only its characters U+page00–U+pageFF) to ``out``
+    with quadratic TrueType outlines and no WOFF wrapper."""
     from fontTools.ttLib import TTFont as FTFont, newTable
     from fontTools.pens.cu2quPen import Cu2QuPen
     from fontTools.pens.ttGlyphPen import TTGlyphPen
 
     try:
         font = FTFont(str(src), fontNumber=index)
+        if page is not None:
+            from fontTools import subset
+            opts = subset.Options()
+            opts.name_IDs, opts.name_languages = ["*"], ["*"]
+            opts.notdef_outline, opts.hinting, opts.layout_features = True, False, []
+            sub = subset.Subsetter(opts)
+            sub.populate(unicodes=[cp for cp in (font.getBestCmap() or {}) if cp >> 8 == page])
+            sub.subset(font)
+            # a PostScript name of its own: PDF viewers and ReportLab tell fonts apart by it
+            ps = font["name"].getDebugName(6) or src.stem
+            font["name"].setName(f"{ps}-U{page:04X}", 6, 3, 1, 0x409)
         if "CFF2" in font:
             raise FontError(f"cannot use font {src}: variable CFF2 fonts are not supported; use a static instance")
         if "CFF " in font:
@@ -297,13 +329,14 @@ def _face_name(path: Path, index: int) -> str:
     return f"{stem}-{hashlib.sha1(f'{path}#{index}'.encode()).hexdigest()[:8]}"
 
 
-def load_face(spec: str | Path, base_dir: Path | None = None, *, index: int = 0) -> Face:
+def load_face(spec: str | Path, base_dir: Path | None = None, *, index: int = 0, page: int | None = None) -> Face:
     """Register a font file with ReportLab (once per process) and return its face.
 
     ``spec`` is a bundled file name, a path relative to ``base_dir`` or an absolute path; ``index`` picks
-    the member of a TTC/OTC collection.  CFF-outline fonts are converted to TrueType outlines once."""
+    the member of a TTC/OTC collection.  CFF-outline fonts are converted to TrueType outlines once (with
+    ``page``, only the characters U+page00–U+pageFF: a face for the coverage search)."""
     path = _resolve(spec, base_dir)
-    key = (str(path), index)
+    key = (str(path), index, page)
     face = _faces.get(key)
     if face is not None:
         return face
@@ -314,8 +347,12 @@ def load_face(spec: str | Path, base_dir: Path | None = None, *, index: int = 0)
         kind = _outline_kind(path, index)
         usable, usable_index = path, index
         if kind != "truetype":
-            usable, usable_index = _convert_to_truetype(path, index), 0
-        name = _face_name(path, index)
+            usable, usable_index = _convert_to_truetype(path, index, page), 0
+        elif page is not None:                    # a TrueType font is used whole: one face for every page
+            face = load_face(path, index=index)
+            _faces[key] = face
+            return face
+        name = _face_name(path, index) + (f"-u{page:04X}" if page is not None else "")
         _registered(name, str(usable), usable_index)
         face = Face(name, str(usable), index=usable_index, source=f"{path}#{index}" if index else str(path))
         _faces[key] = face
@@ -477,6 +514,16 @@ _NEAR = {"fangsong": ("fangsong", "serif", "kai", "sans"), "kai": ("kai", "serif
          "mono": ("mono", "sans", "serif")}
 _HEAVY = re.compile(r"bold|black|heavy|semibold|demibold", re.I)
 _SLANTED = re.compile(r"italic|oblique", re.I)
+# how far a style's weight is from regular (heavy styles are told apart by _HEAVY)
+_WEIGHTS = ((re.compile(r"regular|book|normal|roman|^$", re.I), 0), (re.compile(r"medium", re.I), 1),
+            (re.compile(r"demilight|semilight", re.I), 2), (re.compile(r"light", re.I), 3),
+            (re.compile(r"thin|hairline", re.I), 4))
+_HEAVY_WEIGHTS = ((re.compile(r"black|heavy|extra ?bold|ultra ?bold", re.I), 2),
+                  (re.compile(r"semi ?bold|demi ?bold", re.I), 1))         # else bold: 0
+# a CJK collection's regional faces: Simplified Chinese first (the glyph shapes differ by region)
+_REGION = ((re.compile(r"\b(SC|CN|GB|Hans)\b|simplified|简", re.I), 0),
+           (re.compile(r"\b(TC|HK|TW|Hant)\b|traditional|繁", re.I), 1),
+           (re.compile(r"\b(JP|KR|K|J)\b|japanese|korean", re.I), 2))
 # drawn by nothing: variation selectors, joiners, tag characters (default-ignorable code points)
 _IGNORABLE = frozenset("\u200b\u200c\u200d\u2060\ufeff" + "".join(map(chr, range(0xFE00, 0xFE10)))
                        + "".join(map(chr, range(0xE0020, 0xE0080))) + "".join(map(chr, range(0xE0100, 0xE01F0))))
@@ -651,8 +698,9 @@ def _scan_folder(folder: Path) -> list[InstalledFont]:
 
 
 def _candidates(klass: str, heavy: bool, system: bool) -> list[InstalledFont]:
-    """The fonts the coverage search tries, best first: nearest style class, then the asked weight, then
-    upright before italic, bundled before installed, then by path."""
+    """The fonts the coverage search tries, best first: nearest style class, then the asked weight (bold or
+    not), upright before italic, regular before medium and light, a collection's Simplified Chinese face
+    before its other regions', bundled before installed, then by path."""
     key = (klass, heavy, system)
     got = _ranked.get(key)
     if got is None:
@@ -662,7 +710,10 @@ def _candidates(klass: str, heavy: bool, system: bool) -> list[InstalledFont]:
         def rank(f: InstalledFont):
             d = near.index(f.klass) if f.klass in near else len(near)
             slanted = bool(_SLANTED.search(f.style))       # upright first: CJK has no italics
-            return (d, f.heavy != heavy, slanted, not f.bundled, f.path, f.index)
+            weights = _HEAVY_WEIGHTS if f.heavy else _WEIGHTS
+            weight = next((w for pat, w in weights if pat.search(f.style)), 0 if f.heavy else 1)
+            region = next((r for pat, r in _REGION if pat.search(f.family)), 0)
+            return (d, f.heavy != heavy, slanted, weight, region, not f.bundled, f.path, f.index)
 
         got = _ranked[key] = sorted(pool, key=rank)
     return got
@@ -677,7 +728,7 @@ def coverage_fallback(ch: str, klass: str = "", bold: bool = False, system: bool
         if (f.path, f.index) in _unusable or not f.covers(cp):
             continue
         try:
-            face = load_face(f.path, index=f.index)
+            face = load_face(f.path, index=f.index, page=cp >> 8)
         except FontError:
             _unusable.add((f.path, f.index))       # e.g. a colour emoji font: no outlines ReportLab can embed
             continue
