@@ -342,3 +342,10 @@ def test_a_cff_font_found_by_coverage_is_converted_one_page_at_a_time(system_dir
     for f, page in ((f1, 0x200), (f3, 0x201)):
         cmap = FTFont(f.path).getBestCmap()
         assert cmap and {cp >> 8 for cp in cmap} == {page}         # only that page was converted
+
+
+def test_a_list_item_warning_names_the_block_and_the_item():
+    r = render({"layout": "report", "languages": ["zh"], "meta": {"title": "t"},
+                "theme": {"fonts": {"system_fallback": False}}, "body": [{"list": ["甲", "乙\U0010fffd"]}]})
+    assert [w for w in r.warnings if "U+10FFFD" in w][0].startswith("no font covers '\\U0010fffd' (U+10FFFD) in "
+                                                                     "body.0 item 2, character 1")

@@ -324,6 +324,8 @@ class Typesetter:
         st = self.sty.style(b.style)
         lst = self.element("L", numbering="Decimal" if b.ordered else "Disc")
         for i, it in enumerate(b.items, 1):
+            if b.ref:
+                self.where = f"{b.ref} item {i}"          # the block's field path and the item, for warnings
             def mk(lg, spans, second, i=i):
                 lab = self.runs([Span(f"{i}.")], b.style) if b.ordered else None
                 return self.block(spans, lg, b.style, color=self.theme.stacked_secondary if second else None,
