@@ -238,7 +238,54 @@ def cmd_schema(a) -> int:
     return 0
 
 
+def _role_rows(spec: str | None) -> list[tuple[str, str, str]]:
+    """``docgen doctor``'s font roles: for each 公文 typeface role, the font the theme (the gongwen
+    layout's, with ``spec``'s overrides) draws it in, and the installed fonts whose names fit the role,
+    each with its coverage of the 通用规范汉字表."""
+    from .layout import find, load_theme
+    from .layout.theme import FONT_ROLES
+    from .typeset import fonts as F
+    root, overrides = Path.cwd(), {}      # type: ignore[var-annotated]
+    layout = "gongwen"
+    if spec:
+        doc, root, _ = _load_spec(spec)
+        overrides, layout = doc.theme or {}, doc.layout
+    theme = load_theme(find(layout, root), overrides, root)
+    tgh = F.tgh_chars()
+    rows = []
+    sets = {"body": theme.fonts.body, "heading": theme.fonts.heading, **theme.fonts.extra}
+    for role in FONT_ROLES:
+        names = [n for n, fs in sets.items() if fs is not None and fs.role == role]
+        chosen = None
+        for i, e in enumerate(theme.fonts.roles.get(role) or []):  # type: ignore[call-overload]
+            path = e if isinstance(e, str) else e.regular
+            if F._installed_here(path, root):
+                chosen = f"theme.fonts.roles.{role}.{i}: {path}"
+                break
+        if chosen is None:
+            own = [fs.cjk[0].regular for fs in (sets[n] for n in names) if fs is not None]
+            status = "stand-in" if own else "missing"
+            chosen = (f"not named by the theme: {', '.join(own)} (fonts.{names[0]}.cjk.0)" if own
+                      else "no font set of the theme plays it")
+        else:
+            status = "ok"
+        rows.append((f"font role {role}", status, f"{chosen}; styles' font set: {', '.join(names) or 'none'}"))
+        fits = [(F.coverage_of(f, tgh), f) for f in F.fonts_for_role(role)]
+        fits = sorted(((n, f) for n, f in fits if n >= 1000), key=lambda x: (-x[0], not x[1].bundled, x[1].path))
+        for n, f in fits[:8]:              # a CJK font at all: most of the 通用规范汉字表
+            rows.append(("", "bundled" if f.bundled else "installed",
+                         f"{f.path}{'#' + str(f.index) if f.index else ''} ({f.family} {f.style}): "
+                         f"{n} of the {len(tgh)} 通用规范汉字"))
+        if len(fits) > 8:
+            rows.append(("", "", f"… and {len(fits) - 8} more"))
+    return rows
+
+
 def cmd_doctor(a) -> int:
+    if a.fonts:
+        for item, status, detail in _role_rows(a.spec):
+            say(f"{item:22s} {status:9s} {detail}")
+        return 0
     if a.plan:
         from .regions.doctor import plan_report
         print(plan_report(a.vram, a.ram, a.size, a.df11, a.verbose))
@@ -246,6 +293,12 @@ def cmd_doctor(a) -> int:
     from .regions.doctor import report
     for item, status, detail in report(_model_config(a)):
         print(f"{item:22s} {status:8s} {detail}")
+    try:
+        rows = _role_rows(a.spec)
+    except DocgenError as e:
+        rows = [("font roles", "warn", str(e))]
+    for item, status, detail in rows:
+        say(f"{item:22s} {status:8s} {detail}")
     return 0
 
 
@@ -387,6 +440,11 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--df11", action=argparse.BooleanOptionalAction, default=None,
                    help="DFloat11 weights available (default: assume so and mark the rows that need them)")
     g.add_argument("--verbose", action="store_true", help="itemise every mode, not only the chosen one")
+    g = d.add_argument_group("fonts")
+    g.add_argument("--fonts", action="store_true", help="only list the 公文 font roles (仿宋, 小标宋, 黑体, 楷体): "
+                   "the font the theme uses for each and the installed fonts that fit it")
+    g.add_argument("--spec", metavar="SPEC", help="read the font roles from this spec's layout and theme "
+                   "(default: the gongwen layout's theme)")
     d.set_defaults(fn=cmd_doctor)
     c = sub.add_parser("cache", help="generated-image cache")
     c.add_argument("action", choices=["info", "clear"])

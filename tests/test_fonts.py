@@ -116,16 +116,20 @@ def test_missing_characters_are_reported_and_rendering_goes_on(stack):
         assert len(pdf.pages[0].chars) == len(text)      # drawn (as .notdef), so nothing silently vanishes
 
 
-def test_system_fonts_only_when_allowed(tmp_path, monkeypatch):
+def test_installed_fonts_are_searched_by_coverage_only_when_allowed(tmp_path, monkeypatch):
     sysdir = tmp_path / "share" / "fonts"
     sysdir.mkdir(parents=True)
-    shutil.copy(BUNDLED_DIR / "NotoSansSC-Regular.ttf", sysdir / "NotoSansCJK-Test.ttf")
-    monkeypatch.setattr(fonts, "SYSTEM_FONT_DIRS", (sysdir,))
-    monkeypatch.setattr(fonts, "_system", None)
+    # any file name: the search reads the font's coverage, not its name
+    shutil.copy(BUNDLED_DIR / "NotoSansSC-Regular.ttf", sysdir / "a-font.ttf")
+    monkeypatch.setattr(fonts, "USE_FONTCONFIG", False)
+    monkeypatch.setattr(fonts, "system_font_dirs", lambda: [sysdir])
+    monkeypatch.setattr(fonts, "_installed", None)
+    monkeypatch.setattr(fonts, "_ranked", {})
+    monkeypatch.setattr(fonts, "bundled_fonts", lambda: [])       # only the installed font can draw 中
     latin = (family("NotoSerif-Regular.ttf"),)
     assert FontStack(latin, ()).face_for("中") is None
     face = FontStack(latin, (), allow_system=True).face_for("中")
-    assert face is not None and face.path.endswith("NotoSansCJK-Test.ttf")
+    assert face is not None and face.path.endswith("a-font.ttf")
 
 
 def _make_cff_font(path):

@@ -22,6 +22,13 @@ Obtaining the sources (Debian 12 "bookworm" package names)
     python3 tools/build_fonts.py --texlive-root /tmp/fontsrc/texlive
     python3 tools/build_fonts.py --verify-only   # needs reportlab and pypdf
 
+The list of the 8,105 characters of the 通用规范汉字表 (2013) is docgen/fonts/tgh2013.txt, derived
+from the Unicode Unihan database's kTGH field; Debian's unicode-data package ships it
+(/usr/share/unicode/Unihan_OtherMappings.txt.bz2).  Regenerate it with
+
+    apt-get install unicode-data
+    python3 tools/build_fonts.py --write-tgh /usr/share/unicode/Unihan_OtherMappings.txt.bz2
+
 What comes from where:
   fonts-noto-cjk        NotoSerifCJK-{Regular,Bold}.ttc, NotoSansCJK-{Regular,Bold}.ttc
   fonts-noto-cjk-extra  NotoSerifCJK-Black.ttc
@@ -61,7 +68,7 @@ OUT_DIR = REPO / "docgen" / "fonts"
 
 # Fixed date written into head.created/head.modified and the modification
 # notices.  Change it only when the set of fonts or the recipe changes.
-BUILD_DATE = datetime.datetime(2026, 11, 28, tzinfo=datetime.timezone.utc)
+BUILD_DATE = datetime.datetime(2026, 12, 2, tzinfo=datetime.timezone.utc)
 MAX_ERR = 1.0  # cu2qu tolerance in font units (all sources have 1000 units/em)
 
 NOTO_OTF = Path("/usr/share/fonts/opentype/noto")
@@ -74,6 +81,16 @@ DEFAULT_TEXLIVE_ROOTS = ["/tmp/fontsrc/texlive", "/"]
 NOTO_LICENCE = "Noto-OFL-1.1.txt"
 LXGW_LICENCE = "LXGWWenKai-OFL-1.1.txt"
 FANDOL_LICENCE = "FandolFang-GPL-3.0-with-font-exception.txt"
+TGH_FILE = OUT_DIR / "tgh2013.txt"
+# Characters common in personal and place names that the 通用规范汉字表 does not list (issue 13): kept
+# whenever a source font has them.
+NAME_EXTRAS = "龘"
+# Sizes of the GB 2312-only build (2026-11-28), for the size-cost table in the README.
+GB2312_BUILD_SIZES = {
+    "NotoSerifSC-Regular.ttf": 2853936, "NotoSerifSC-Bold.ttf": 2871732, "NotoSerifSC-Black.ttf": 2882404,
+    "NotoSansSC-Regular.ttf": 2108008, "NotoSansSC-Bold.ttf": 2077992, "FandolFang-Regular.ttf": 5664968,
+    "LXGWWenKai-Regular.ttf": 3527904,
+}
 
 
 # --------------------------------------------------------------------------
@@ -100,6 +117,48 @@ def gb2312_chars() -> set[int]:
     return chars
 
 
+def tgh_chars(path: Path = TGH_FILE) -> set[int]:
+    """The 8,105 characters of the 通用规范汉字表 (2013), from the list stored in the repository."""
+    chars: set[int] = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            chars.update(ord(c) for c in line.split("\t", 1)[1])
+    if len(chars) != 8105:
+        raise ValueError(f"{path}: expected 8105 characters, found {len(chars)}")
+    return chars
+
+
+def write_tgh(unihan: Path, out: Path = TGH_FILE) -> None:
+    """Write the 通用规范汉字表 list from Unihan's kTGH field (``U+4E00<TAB>kTGH<TAB>2013:1``), in the
+    table's order, 50 characters a line, each line led by the serial number of its first character."""
+    import bz2
+    opener = bz2.open if str(unihan).endswith(".bz2") else open
+    rows = []
+    with opener(unihan, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            if "\tkTGH\t" not in line:
+                continue
+            cp, _, values = line.rstrip("\n").split("\t")
+            for v in values.split():
+                year, serial = v.split(":")
+                if year == "2013":
+                    rows.append((int(serial), chr(int(cp[2:], 16))))
+    rows.sort()
+    if [n for n, _ in rows] != list(range(1, 8106)):
+        raise ValueError(f"{unihan}: kTGH 2013 serials are not 1..8105")
+    header = [l for l in opener(unihan, "rt", encoding="utf-8").read(4096).splitlines()
+              if l.startswith("# Date") or l.startswith("# Unicode version")]
+    lines = ["# 通用规范汉字表 (国务院 2013): the 8,105 characters in table order (一级 1-3500, 二级 3501-6500,",
+             "# 三级 6501-8105), 50 a line, each line led by the serial number of its first character.",
+             f"# Derived from the Unicode Unihan database, field kTGH, file {unihan.name}"
+             " (Debian package unicode-data),",
+             "# by tools/build_fonts.py --write-tgh." + "".join(" " + h.lstrip("# ") + "." for h in header)]
+    for i in range(0, len(rows), 50):
+        chunk = rows[i:i + 50]
+        lines.append(f"{chunk[0][0]}\t" + "".join(c for _, c in chunk))
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def cjk_charset() -> set[int]:
     chars = _ranges(
         (0x0020, 0x007E),  # ASCII
@@ -110,8 +169,16 @@ def cjk_charset() -> set[int]:
         (0xFF00, 0xFFEF),  # Halfwidth and Fullwidth Forms
     )
     chars |= gb2312_chars()
+    chars |= tgh_chars()
+    chars |= {ord(c) for c in NAME_EXTRAS}
     chars |= {ord(c) for c in "〔〕〖〗…‥—–·•℃％‰\u2E3A\u2E3B№™←↑→↓"}
     return chars
+
+
+def hanzi_wanted() -> set[int]:
+    """The Han characters a CJK subset must hold: GB 2312's, the 通用规范汉字表's and the name extras."""
+    return {c for c in gb2312_chars() | tgh_chars() | {ord(c) for c in NAME_EXTRAS}
+            if 0x3400 <= c <= 0x9FFF or 0x20000 <= c <= 0x3FFFF}
 
 
 def latin_charset() -> set[int]:
@@ -266,7 +333,8 @@ def rename(font: TTFont, spec: dict, src_version: str, src_name: str) -> None:
     ribbi = style in ("Regular", "Bold", "Italic", "Bold Italic")
     psn = ps_name(family, style)
     date = BUILD_DATE.date().isoformat()
-    charset = "GB 2312 + CJK punctuation" if spec["script"] == "cjk" else "Latin (U+0020-024F) + punctuation"
+    charset = ("通用规范汉字表 (2013) + GB 2312 + CJK punctuation" if spec["script"] == "cjk"
+               else "Latin (U+0020-024F) + punctuation")
     note = (f"Modified version of {src_name} {src_version.removeprefix('Version ').split(';')[0]}, "
             f"made {date} by docgen tools/build_fonts.py: subset to {charset}"
             + ("; PostScript outlines converted to TrueType" if spec.get("converted") else "")
@@ -323,7 +391,7 @@ def build_one(spec: dict, out_dir: str) -> dict:
     src_name = font["name"].getDebugName(16) or font["name"].getDebugName(1)
     src_cmap = set(font.getBestCmap())
     chars = cjk_charset() if spec["script"] == "cjk" else latin_charset()
-    wanted_gb = gb2312_chars() if spec["script"] == "cjk" else set()
+    wanted = hanzi_wanted() if spec["script"] == "cjk" else set()
     subset_font(font, chars)
     spec = dict(spec, converted="CFF " in font)
     if spec["converted"]:
@@ -341,7 +409,7 @@ def build_one(spec: dict, out_dir: str) -> dict:
         "src_name": src_name,
         "src_version": src_version.split(";")[0].removeprefix("Version ").strip(),
         "converted": spec["converted"],
-        "missing_gb2312": len(wanted_gb - src_cmap),
+        "missing_hanzi": "".join(chr(c) for c in sorted(wanted - src_cmap)),
         "seconds": round(time.monotonic() - t0, 1),
     }
 
@@ -427,8 +495,8 @@ def write_licences(out_dir: Path, specs: list[dict], texlive_root: Path | None) 
                 "Licence: GNU General Public License version 3 with the GPL font exception\n"
                 "(the exception is the last paragraph of the licence text below).\n\n"
                 f"This file is a modified version of FandolFang-Regular.otf, made\n"
-                f"{BUILD_DATE.date().isoformat()} by docgen's tools/build_fonts.py: subset to GB 2312\n"
-                "and CJK punctuation, PostScript outlines converted to TrueType, hinting and\n"
+                f"{BUILD_DATE.date().isoformat()} by docgen's tools/build_fonts.py: subset to the\n"
+                "通用规范汉字表 (2013), GB 2312 and CJK punctuation, PostScript outlines converted to TrueType, hinting and\n"
                 "OpenType layout tables removed.  The font exception is extended to this\n"
                 "modified version, so documents that embed it are not thereby covered by\n"
                 "the GPL.\n\n"
@@ -461,6 +529,12 @@ def file_facts(path: Path) -> dict:
 def write_manifest_and_readme(out_dir: Path, specs: list[dict], results: dict[str, dict]) -> None:
     files = {}
     rows = []
+    cost = []
+    lacking = []
+    try:     # an --only build keeps the other files' entries
+        prev = json.loads((out_dir / "fonts.json").read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError):
+        prev = {}
     for s in specs:
         path = out_dir / s["out"]
         if not path.exists():
@@ -484,15 +558,31 @@ def write_manifest_and_readme(out_dir: Path, specs: list[dict], results: dict[st
             entry["monospace"] = True
         if s.get("source_family"):
             entry["source_family"] = s["source_family"]
+        if s["script"] == "cjk":
+            # the wanted Han characters (GB 2312, 通用规范汉字表, NAME_EXTRAS) its source font lacks
+            entry["missing_hanzi"] = r.get("missing_hanzi", prev.get(s["out"], {}).get("missing_hanzi", ""))
         files[s["out"]] = entry
         src = Path(str(s["src"])).name + (f" ({s['face']})" if s["face"] else "")
         rows.append(f"| `{s['out']}` | {src} | {f['version']} | {s['licence']} | "
                     f"{f['glyphs']} glyphs / {f['codepoints']} chars | {f['size'] / 1e6:.2f} MB |")
+        if s["out"] in GB2312_BUILD_SIZES:
+            before = GB2312_BUILD_SIZES[s["out"]]
+            cost.append((s["out"], before, f["size"]))
+        if entry.get("missing_hanzi"):
+            miss = entry["missing_hanzi"]
+            lacking.append(f"* `{s['out']}` lacks {len(miss)}: {miss}")
+    b_all, a_all = sum(c[1] for c in cost), sum(c[2] for c in cost)
+    cost_rows = [f"| `{n}` | {b / 1e6:.2f} MB | {a / 1e6:.2f} MB | +{(a - b) / 1e6:.2f} MB (+{(a - b) / b:.0%}) |"
+                 for n, b, a in cost]
+    cost_rows.append(f"| all CJK files | {b_all / 1e6:.2f} MB | {a_all / 1e6:.2f} MB | "
+                     f"+{(a_all - b_all) / 1e6:.2f} MB (+{(a_all - b_all) / max(b_all, 1):.0%}) |")
     manifest = {"files": files}
     (out_dir / "fonts.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
                                         encoding="utf-8")
     total = sum(e["size"] for e in files.values())
-    readme = README_TEMPLATE.format(rows="\n".join(rows), total=f"{total / 1e6:.1f}")
+    readme = README_TEMPLATE.format(rows="\n".join(rows), total=f"{total / 1e6:.1f}", cost="\n".join(cost_rows),
+                                    lacking="\n".join(lacking) or "* none", tgh=len(tgh_chars()),
+                                    hanzi=len(hanzi_wanted()))
     (out_dir / "README.md").write_text(readme, encoding="utf-8")
 
 
@@ -517,32 +607,57 @@ script, licence and SHA-256.
 
 ## Coverage
 
-* CJK fonts: ASCII, Latin-1, all characters of **GB 2312** (6763 hanzi plus its
-  symbols, pinyin, Greek, Cyrillic, kana), General Punctuation U+2000-206F,
-  CJK Symbols and Punctuation U+3000-303F, Enclosed Alphanumerics U+2460-24FF
-  (①-⑳), Halfwidth and Fullwidth Forms U+FF00-FFEF, and 〔〕〖〗…‥—–·•℃％‰⸺⸻
-  where the source has them.  Characters outside GB 2312 (for example many of
-  the 8105 characters of the 通用规范汉字表, or traditional characters) are
-  **not** included.
+* CJK fonts: the **{tgh} characters of the 通用规范汉字表** (2013; the list is
+  `tgh2013.txt`, from Unihan's kTGH field), all characters of **GB 2312** (its
+  6763 hanzi, 125 of which the 通用规范汉字表 does not list, plus its symbols,
+  pinyin, Greek, Cyrillic, kana), 龘 (a name character neither lists) — {hanzi}
+  hanzi in all — and ASCII, Latin-1, General Punctuation U+2000-206F, CJK
+  Symbols and Punctuation U+3000-303F, Enclosed Alphanumerics U+2460-24FF
+  (①-⑳), Halfwidth and Fullwidth Forms U+FF00-FFEF, and 〔〕〖〗…‥—–·•℃％‰⸺⸻,
+  where the source has them.  Traditional characters and the rarer extension
+  blocks are not included: the fallback below finds them in installed fonts.
 * Latin fonts: U+0020-024F, spacing modifiers, Greek, General Punctuation, €,
   letterlike symbols (™ № ℃), arrows, minus.
 
+Wanted hanzi a source font does not have (so the subset lacks them too):
+
+{lacking}
+
+A character the theme's fonts lack is drawn by the first font that has it,
+searched by coverage: the bundled fonts and (with `system_fallback`) every
+installed font, the same style class as the theme's font first (仿宋 → other
+仿宋, then 宋体/serif faces; 楷体 → other 楷体, then serif; 黑体 → sans), and
+the render warns, naming the font used, the block's field path and the
+character's position.  So a character FandolFang lacks comes out in Noto Serif
+SC when no other 仿宋 is installed.
+
+## Size cost of the 通用规范汉字表 coverage
+
+Against the GB 2312-only build (2026-11-28):
+
+| File | GB 2312 only | now | cost |
+|---|---|---|---|
+{cost}
+
 ## Using a fuller font
 
-Characters missing here are found through `system_fallback` (if enabled in the
-theme), or you can point a theme at any complete TrueType-outline font: font
-entries in a layout's `theme.yaml` take either a bundled file name or a path
-relative to the layout folder, for example
+Characters missing here are found by coverage in the other bundled fonts and,
+with `system_fallback` (on by default), in every installed font; or point a
+theme at any font file: font entries in a layout's `theme.yaml` take a bundled
+file name, a path inside the layout's folder (a spec's `theme:` overrides: the
+spec's folder) or a file in a system font folder (`/usr/share/fonts`,
+`~/Library/Fonts`, `C:\\Windows\\Fonts`, …), for example
 
 ```yaml
 fonts:
   body:
     cjk: [{{regular: fonts/NotoSerifSC-Regular-full.ttf, bold: fonts/NotoSerifSC-Bold-full.ttf}}]
+  roles:        # 公文 typeface roles: licensed fonts first, a fallback chain each
+    fangsong: [C:\\Windows\\Fonts\\仿宋_GB2312.ttf, C:\\Windows\\Fonts\\simfang.ttf]
 ```
 
-OpenType fonts with CFF outlines (`.otf`, most `.ttc` CJK collections) cannot be
-embedded by ReportLab; convert them first, e.g. with this script's recipe
-(`cff_to_glyf`) and a wider character set.
+Fonts with CFF outlines (`.otf`, most `.ttc` CJK collections) are converted to
+TrueType outlines once, into docgen's cache (`~/.cache/docgen/fonts`).
 
 ## Licences
 
@@ -629,7 +744,13 @@ def main(argv=None) -> int:
     ap.add_argument("--verify", action="store_true", help="verify the outputs after building")
     ap.add_argument("--verify-only", action="store_true", help="only verify existing outputs")
     ap.add_argument("--pdf-dir", help="with --verify: also write the sample PDFs here")
+    ap.add_argument("--write-tgh", metavar="UNIHAN", help="write docgen/fonts/tgh2013.txt from Unihan's kTGH "
+                    "field (Unihan_OtherMappings.txt[.bz2]) and stop")
     args = ap.parse_args(argv)
+    if args.write_tgh:
+        write_tgh(Path(args.write_tgh))
+        print(f"wrote {TGH_FILE} ({len(tgh_chars())} characters)")
+        return 0
 
     out_dir = Path(args.out)
     texlive_root = find_texlive_root(args.texlive_root)
@@ -662,7 +783,7 @@ def main(argv=None) -> int:
     for s in todo:
         r = results[s["out"]]
         f = file_facts(out_dir / s["out"])
-        extra = f", {r['missing_gb2312']} GB2312 chars not in source" if s["script"] == "cjk" else ""
+        extra = f", {len(r['missing_hanzi'])} wanted hanzi not in source" if s["script"] == "cjk" else ""
         print(f"{s['out']:<28} {f['size'] / 1e6:6.2f} MB  {f['glyphs']:5d} glyphs  "
               f"{f['codepoints']:5d} chars  ({r['seconds']} s{', CFF->glyf' if r['converted'] else ''}{extra})")
     write_licences(out_dir, specs, texlive_root)

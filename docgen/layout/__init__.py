@@ -28,7 +28,7 @@ from ..spec.models import Document, GenerateBlock, text_in, walk
 from . import geometry
 from .blocks import dump, to_template
 from .markup import parse_markup
-from .theme import Theme, ThemeOverrides, merge
+from .theme import Theme, ThemeOverrides, font_path_problem, is_windows_path, merge
 from .tree import DocumentInfo, LayoutTree, PictureRequest
 
 _PKG = Path(__file__).resolve().parent.parent
@@ -114,8 +114,6 @@ def _read_theme_data(folder: Path) -> dict:
 
 
 _FONTS_DIR = _PKG / "fonts"
-_SYSTEM_FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts",
-                     Path.home() / ".local" / "share" / "fonts", Path("/Library/Fonts"), Path.home() / "Library" / "Fonts")
 _FONT_MAGIC = (b"\x00\x01\x00\x00", b"OTTO", b"true", b"ttcf")     # sfnt versions: TrueType, CFF, Apple, collection
 _FONT_KEYS = ("regular", "bold", "italic", "bold_italic")
 
@@ -123,45 +121,60 @@ _FONT_KEYS = ("regular", "bold", "italic", "bold_italic")
 def _vet_fonts(fonts, base: Path, where: str, problems: list) -> None:
     """Font files a theme names, made absolute and kept inside their root: a bundled font's name, a path
     inside ``base`` (the layout's folder for theme.yaml, the spec's folder for a spec's overrides), or a
-    file in a system font folder.  Anything else is refused before it is opened, so a spec cannot probe
-    or embed arbitrary files."""
+    file in a system font folder (``spec.theme.system_font_dirs``; a Windows path is checked as Windows
+    reads it).  Anything else is refused before it is opened, so a spec cannot probe or embed arbitrary
+    files.  A ``roles`` entry in a system font folder may be absent from this machine: the typesetter
+    skips it and warns."""
     def walk(v, path):
         if isinstance(v, dict):
             for k, x in v.items():
                 if k in _FONT_KEYS and isinstance(x, str):
-                    v[k] = _vet_one(x, path + (k,))
+                    v[k] = _vet_one(x, path + (k,), optional=path[:1] == ("roles",))
                 else:
                     walk(x, path + (str(k),))
         elif isinstance(v, list):
             for i, x in enumerate(v):
-                walk(x, path + (str(i),))
+                if isinstance(x, str) and path[:1] == ("roles",):      # a role's entry: a file name alone
+                    v[i] = _vet_one(x, path + (str(i),), optional=True)
+                else:
+                    walk(x, path + (str(i),))
 
-    def _vet_one(name: str, path) -> str:
+    def _vet_one(name: str, path, optional: bool = False) -> str:
+        at = ".".join((where,) + path)
+        if os.name == "nt":
+            name = os.path.expandvars(name)                     # %LOCALAPPDATA%\Microsoft\Windows\Fonts\…
         p = Path(name).expanduser()
         if not p.is_absolute() and len(p.parts) == 1 and (_FONTS_DIR / p).is_file():
             return name                                         # a bundled font
-        if p.is_absolute():
+        if is_windows_path(name) or p.is_absolute():
+            why = font_path_problem(name)
+            if why is not None:
+                problems.append(Problem(at, f"{name!r}: {why}"))
+                return name
+            if is_windows_path(name) and os.name != "nt":
+                if not optional:
+                    problems.append(Problem(at, f"font file not found: {name} (a Windows path, read on "
+                                                f"{os.name == 'posix' and 'a POSIX system' or os.name})"))
+                return name
             cand = p.resolve()
-            ok = any(cand.is_relative_to(d.resolve()) for d in _SYSTEM_FONT_DIRS if d.exists())
-            why = "an absolute font path must be in a system font folder"
         else:
             cand = (base / p).resolve()
-            ok = cand.is_relative_to(base.resolve())
-            why = f"font paths are relative to {base} and must stay inside it"
-        if not ok:
-            problems.append(Problem(".".join((where,) + path), f"{name!r}: {why}"))
-            return name
+            if not cand.is_relative_to(base.resolve()):
+                problems.append(Problem(at, f"{name!r}: font paths are relative to {base} and must stay inside it"))
+                return name
+            optional = False                                    # part of the project: a typo, not another system
         if not cand.is_file():
-            problems.append(Problem(".".join((where,) + path), f"font file not found: {name}"))
+            if not (optional and not cand.exists()):
+                problems.append(Problem(at, f"font file not found: {name}"))
             return name
         try:
             with open(cand, "rb") as f:
                 magic = f.read(4)
         except OSError as e:
-            problems.append(Problem(".".join((where,) + path), f"cannot read {name}: {e.strerror}"))
+            problems.append(Problem(at, f"cannot read {name}: {e.strerror}"))
             return name
         if magic not in _FONT_MAGIC:
-            problems.append(Problem(".".join((where,) + path), f"{name} is not a TrueType/OpenType font file"))
+            problems.append(Problem(at, f"{name} is not a TrueType/OpenType font file"))
             return name
         return str(cand)
 

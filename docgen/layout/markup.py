@@ -62,13 +62,15 @@ def parse_markup(markup: str, *, source: str = "template",
     for el in root:
         tag = el.tag
         if tag == "p":
-            lt.blocks.append(T.Para(_texts(el), el.get("style", "body"), _bool(el, "once", False)))
+            lt.blocks.append(T.Para(_texts(el), el.get("style", "body"), once=_bool(el, "once", False),
+                                    ref=el.get("ref", "")))
         elif tag == "h":
             level = int(_float(el, "level", 1))
-            lt.blocks.append(T.Heading(_texts(el), level, _bool(el, "toc", True), el.get("style", "")))
+            lt.blocks.append(T.Heading(_texts(el), level, _bool(el, "toc", True), el.get("style", ""),
+                                       el.get("ref", "")))
         elif tag == "list":
             lt.blocks.append(T.ListNode([_texts(li) for li in el.findall("li")], _bool(el, "ordered", False),
-                                        el.get("style", "list")))
+                                        el.get("style", "list"), el.get("ref", "")))
         elif tag in ("image", "region"):
             ref = el.get("ref") if tag == "region" else None
             if tag == "region" and ref not in pictures:
@@ -90,7 +92,7 @@ def parse_markup(markup: str, *, source: str = "template",
                 rows=[[_texts(c) for c in row.findall("cell")] for row in el.findall("row")],
                 caption=_texts(el.find("caption")),
                 widths=[float(x) for x in widths.split(",")] if widths else None,
-                align=align.split(",") if align else None, style=el.get("style", "table")))
+                align=align.split(",") if align else None, style=el.get("style", "table"), ref=el.get("ref", "")))
         elif tag == "toc":
             lt.blocks.append(T.Toc(_texts(el), el.get("style", "toc")))
         elif tag == "page-break":

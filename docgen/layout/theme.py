@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import copy
 
-from ..spec.theme import (PAPER_MM, FamilySpec, Folio, Fonts, FontSet, Grid, Margins, PageTemplate, Running,
-                          Style, Theme, ThemeOverrides)
+from ..spec.theme import (FONT_ROLES, PAPER_MM, FamilySpec, Folio, Fonts, FontSet, Grid, Margins, PageTemplate,
+                          Running, Style, Theme, ThemeOverrides, font_path_problem, is_windows_path,
+                          system_font_dirs)
 
 
 def merge(base: dict, over: dict) -> dict:
@@ -23,5 +24,6 @@ def merge(base: dict, over: dict) -> dict:
     return out
 
 
-__all__ = ["PAPER_MM", "FamilySpec", "Folio", "FontSet", "Fonts", "Grid", "Margins", "PageTemplate", "Running",
-           "Style", "Theme", "ThemeOverrides", "merge"]
+__all__ = ["FONT_ROLES", "PAPER_MM", "FamilySpec", "Folio", "FontSet", "Fonts", "Grid", "Margins", "PageTemplate",
+           "Running", "Style", "Theme", "ThemeOverrides", "font_path_problem", "is_windows_path", "merge",
+           "system_font_dirs"]

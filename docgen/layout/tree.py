@@ -52,6 +52,7 @@ class Para:
     texts: Texts
     style: str = "body"
     once: bool = False                 # text the same in every language set once, not in each column
+    ref: str = ""                      # the block's id (field path), when the markup names it: for warnings
 
 
 @dataclass
@@ -60,6 +61,7 @@ class Heading:
     level: int = 1
     toc: bool = True
     style: str = ""                    # default h{level}
+    ref: str = ""
 
 
 @dataclass
@@ -67,6 +69,7 @@ class ListNode:
     items: list[Texts]
     ordered: bool = False
     style: str = "list"
+    ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ class TableNode:
     widths: list[float] | None = None
     align: list[str] | None = None
     style: str = "table"
+    ref: str = ""
 
 
 @dataclass

@@ -9,8 +9,11 @@ stage's job (docgen/layout/theme.py).
 """
 from __future__ import annotations
 
+import ntpath
+import os
 import re
 import types
+from pathlib import Path, PurePath, PureWindowsPath
 from typing import Annotated, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_serializer, model_validator
@@ -52,11 +55,19 @@ class FamilySpec(_M):
     bold_italic: str | None = None
 
 
+# The typeface roles of official documents (GB/T 9704-2012 7.3): 正文 仿宋, 标题 小标宋, 一级标题 黑体,
+# 二级标题 楷体.  A font set plays a role; a theme (or a spec) names the licensed fonts of each role.
+FontRole = Literal["fangsong", "xiaobiaosong", "heiti", "kaiti"]
+FONT_ROLES: tuple[str, ...] = get_args(FontRole)
+
+
 class FontSet(_M):
     """Per-script fallback chains: the first family that covers a character sets it."""
 
     latin: list[FamilySpec] = Field(min_length=1)
     cjk: list[FamilySpec] = Field(min_length=1)
+    role: FontRole | None = Field(None, description="the typeface role this set plays: the fonts of "
+                                  "fonts.roles.<role> come first in its cjk chain")
 
 
 class Fonts(_M):
@@ -65,7 +76,89 @@ class Fonts(_M):
     mono: FamilySpec | None = None
     extra: dict[str, FontSet] = Field(default_factory=dict, description="more named font sets, for a style's "
                                       "font: (e.g. the 楷体 and 小标宋 of official documents)")
-    system_fallback: bool = Field(True, description="search system fonts for characters no theme font covers")
+    roles: dict[FontRole, list[str | FamilySpec]] = Field(
+        default_factory=dict, description="licensed fonts per typeface role, a fallback chain each: font files "
+        "(a bundled name, a path inside the layout's or spec's folder, or a file in a system font folder such as "
+        "/usr/share/fonts, ~/Library/Fonts or C:\\Windows\\Fonts). An entry not installed on this machine is "
+        "skipped with a warning, so one spec serves several systems; the set's own cjk chain follows")
+    system_fallback: bool = Field(True, description="search every installed font, by coverage, for characters no "
+                                  "theme font covers")
+
+
+# ---- where a theme's font paths may point ----------------------------------------------------------------
+# A font path is a bundled font's name, a path inside the theme's root (the layout's folder, or the spec's
+# for a spec's overrides), or a file in one of these system font folders: nothing else is opened, so a spec
+# cannot probe or embed arbitrary files.  DOCGEN_FONT_DIRS (os.pathsep-separated) adds folders.
+def system_font_dirs() -> list[Path]:
+    """This machine's font folders (Linux, macOS and, on Windows, the system's and the user's) and those
+    named in ``DOCGEN_FONT_DIRS``."""
+    home = Path.home()
+    dirs = [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), home / ".fonts",
+            home / ".local" / "share" / "fonts", Path("/Library/Fonts"), Path("/System/Library/Fonts"),
+            home / "Library" / "Fonts"]
+    if os.name == "nt":
+        dirs = [Path(str(d)) for d in windows_font_dirs(os.environ)]
+    extra = [Path(p).expanduser() for p in os.environ.get("DOCGEN_FONT_DIRS", "").split(os.pathsep) if p]
+    return extra + dirs
+
+
+def windows_font_dirs(env) -> list[PureWindowsPath]:
+    """C:\\Windows\\Fonts (``%WINDIR%``) and ``%LOCALAPPDATA%\\Microsoft\\Windows\\Fonts``, the folder
+    fonts installed for one user go to; without the variables, their usual places."""
+    windir = PureWindowsPath(env.get("WINDIR") or env.get("SystemRoot") or "C:\\Windows")
+    dirs = [windir / "Fonts"]
+    local = env.get("LOCALAPPDATA")
+    if local:
+        dirs.append(PureWindowsPath(local) / "Microsoft" / "Windows" / "Fonts")
+    return dirs
+
+
+_WINDOWS_ABS = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\|%[A-Za-z_]+%[\\/])")
+
+
+def is_windows_path(name: str) -> bool:
+    """Whether ``name`` is written as an absolute Windows path (``C:\\…``, ``\\\\server\\…``,
+    ``%LOCALAPPDATA%\\…``), whatever system reads it."""
+    return bool(_WINDOWS_ABS.match(name))
+
+
+def in_windows_font_dir(name: str, env=None) -> bool:
+    """Whether the Windows path ``name`` names a file inside a Windows font folder: C:\\Windows\\Fonts or
+    a user's ``…\\AppData\\Local\\Microsoft\\Windows\\Fonts`` (``%LOCALAPPDATA%`` and ``%WINDIR%`` are
+    expanded).  Compared as Windows does — case-insensitively, ``/`` and ``\\`` alike — and a ``..``
+    anywhere is refused.  Pure path logic, so it answers the same on every system."""
+    env = os.environ if env is None else env
+    name = re.sub(r"(?i)%LOCALAPPDATA%", lambda m: env.get("LOCALAPPDATA") or "C:\\Users\\_\\AppData\\Local", name)
+    name = re.sub(r"(?i)%(WINDIR|SYSTEMROOT)%", lambda m: env.get("WINDIR") or "C:\\Windows", name)
+    p = PureWindowsPath(name)
+    if ".." in p.parts or not p.is_absolute():
+        return False
+    parts = [x.lower() for x in p.parts]
+    if len(parts) > 8 and parts[1] == "users" and parts[3:8] == ["appdata", "local", "microsoft", "windows", "fonts"]:
+        return True
+    return any(_inside(p, d) for d in windows_font_dirs(env))
+
+
+def _inside(p: PurePath, d: PurePath) -> bool:
+    return p != d and p.is_relative_to(d)
+
+
+def in_system_font_dir(path: Path) -> bool:
+    """Whether the absolute ``path`` (symlinks resolved by the caller) lies in a system font folder."""
+    return any(_inside(path, d.resolve()) for d in system_font_dirs())
+
+
+def font_path_problem(name: str) -> str | None:
+    """Why a theme's absolute font path ``name`` is refused, or None when it names a system font folder."""
+    if is_windows_path(name) and os.name != "nt":
+        if in_windows_font_dir(name):
+            return None
+        return "a Windows font path must be in C:\\Windows\\Fonts or %LOCALAPPDATA%\\Microsoft\\Windows\\Fonts"
+    p = Path(ntpath.expandvars(name) if os.name == "nt" else name).expanduser().resolve()
+    if in_system_font_dir(p):
+        return None
+    return ("an absolute font path must be in a system font folder (" +
+            ", ".join(str(d) for d in system_font_dirs()) + ")")
 
 
 class Margins(_M):
@@ -262,5 +355,6 @@ def partial(model: type[BaseModel], doc: str | None = None) -> type[_Partial]:
 
 ThemeOverrides = partial(Theme, "Overrides of the layout's theme.yaml: any part of it, nested; unknown keys are errors.")
 
-__all__ = ["PAPER_MM", "FamilySpec", "Folio", "FontSet", "Fonts", "Grid", "Margins", "PageTemplate", "Running",
+__all__ = ["FONT_ROLES", "PAPER_MM", "FamilySpec", "Folio", "FontRole", "FontSet", "Fonts",
+           "Grid", "Margins", "PageTemplate", "Running",
            "Style", "Theme", "ThemeOverrides", "partial"]

@@ -24,6 +24,7 @@ from itertools import accumulate
 from operator import add
 from typing import Any, Sequence
 
+from .fonts import cluster_face, clusters, is_cluster_inner
 from .latin import latin_lines
 from .text import (ANYWHERE, BREAK, CJK, EMERGENCY, EPS, HANGABLE, HYPHEN_POINT, LATIN, NO_BREAK, NO_END,
                    NO_START, NO_STRETCH_PAIRS, PUNCT, SPACE, Line, ParaFormat, Piece, Run, TextStyle, char_info,
@@ -136,6 +137,30 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
     pending = None                              # style of a collapsed space waiting for its right neighbour
     for run in runs:
         st, info = char_info(run.style, lang)
+        if _CLUSTER_MARKS.search(run.text) is not None:
+            # emoji sequences (VS16, ZWJ, flags, skin tones): each cluster in one face, one record a
+            # character; _build keeps a cluster on one line
+            for cl in clusters(run.text):
+                if len(cl) > 1:
+                    recs = _cluster_records(st, cl, lang)
+                else:
+                    t = info.get(cl)
+                    if t is None:
+                        t = info[cl] = describe(st, cl, lang)
+                    if t.__class__ is str:
+                        if t == "\n":
+                            segs.append(cur)
+                            cur = []
+                            add = cur.append
+                            pending = None
+                        elif cur:
+                            pending = st
+                        continue
+                    recs = [t]
+                if pending is not None:
+                    pending = _keep_space(cur, pending, recs[0])
+                cur.extend(recs)
+            continue
         if words:
             if len(info) > _WORD_CACHE_MAX:
                 info.clear()
@@ -200,6 +225,17 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
              p.nst) = map(list, zip(*seg))                          # the record fields, as _FIELDS
         out.append(p)
     return out
+
+
+_CLUSTER_MARKS = re.compile("[\u200d\ufe0e\ufe0f\u20e3\U0001F3FB-\U0001F3FF\U0001F1E6-\U0001F1FF\U000E0020-\U000E007F]")
+
+
+def _cluster_records(st: TextStyle, cl: str, lang: str) -> list:
+    """The glyph records of an emoji cluster: every character in the one face that draws the cluster."""
+    face = cluster_face(st.fonts, cl, st.bold, st.italic, st.mono, lang)
+    if face is None:
+        return [describe(st, c, lang) for c in cl]
+    return [(c, st, face, kind_of(c, lang), st.size, face.advance(c) * st.size, 0.0, 0.0, st.mono, 0) for c in cl]
 
 
 def _explode(p: _Para, k: int) -> int:
@@ -375,6 +411,11 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
         if b in NO_START or a in NO_END or (a in _FW_DIGITS and (b in _FW_DIGITS or b in "．，"))\
                 or (a in "．，" and b in _FW_DIGITS and i >= 2 and ch[i - 2][-1] in _FW_DIGITS):
             brk[i] = NO_BREAK               # full-width numbers (６０％, ３．５) stay whole like ASCII ones
+    if n > 1 and _CLUSTER_MARKS.search("".join(ch)) is not None:
+        # inside an emoji cluster: no line break and no justification space
+        for i in is_cluster_inner(ch):
+            brk[i] = NO_BREAK
+            stre[i] = False
     if lang == "en" and CJK in kind:
         # Han words in an English paragraph are set solid: justification goes to the word spaces
         for i in range(1, n):

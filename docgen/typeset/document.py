@@ -30,6 +30,7 @@ from ..layout.theme import Theme
 from . import extensions
 from .flowables import BREAK_MEMO, Figure, KeepWithNext, Pair, TextBlock, TocEntry
 from .breaker import break_lines, missing_chars
+from .fonts import font_label
 from .text import ParaFormat, Run
 from .textobject import draw_line
 from .styles import Styler, lang_of
@@ -131,11 +132,13 @@ class Typesetter:
         # numbers as the spec formats them (value, Format, lang) -> text: handed in by the caller, so that
         # typesetting does not import the data stage
         self.format_value = format_value
-        self.warnings: list[str] = []
+        self.warnings: list[str] = list(self.sty.notes)     # e.g. a role's licensed font not installed here
+        self.where = ""                                # the field path of the block being made, for warnings
         self.langs = tree.languages
         self.mode = tree.mode
         self.gap = theme.parallel_gap * mm
         self._missing: set[str] = set()
+        self._substituted: set[tuple] = set()           # (character, font stack) warned about
         self.headings: list[tuple[int, str, str]] = []   # (level, text, key)
         self.page_w, self.page_h = (v * mm for v in theme.page_size_mm())
         # line breaks by (runs, width, format), shared by every render of the process (see BREAK_MEMO)
@@ -152,13 +155,30 @@ class Typesetter:
         return runs
 
     def note_missing(self, runs: list[Run], spans: list[Span]) -> None:
-        """Warn once per document about each character of ``runs`` that no font covers (``spans``: the
-        source text, quoted in the warning)."""
+        """Warn once per document about each character of ``runs`` that no font covers, and each that a
+        font outside the style's font set draws (found by coverage), naming that font, the block's field
+        path and the character's position in the field (``spans``: the source text, quoted)."""
+        where = self.where
         for ch in missing_chars(runs):
             if ch not in self._missing:
                 self._missing.add(ch)
-                self.warnings.append(f"no font covers {ch!r} (U+{ord(ch):04X}) in "
-                                     f"{''.join(s.text for s in spans)[:30]!r}")
+                text = "".join(r.text for r in runs)
+                quote = repr("".join(s.text for s in spans)[:30])
+                at = f"{where}, character {text.index(ch)} ({quote})" if where else quote
+                self.warnings.append(f"no font covers {ch!r} (U+{ord(ch):04X}) in {at}")
+        pos = 0
+        for r in runs:
+            st = r.style
+            for ch, face, primary in st.fonts.substitutions(r.text, st.bold, st.italic, st.mono):
+                key = (ch, st.fonts)
+                if key not in self._substituted:
+                    self._substituted.add(key)
+                    i = pos + r.text.index(ch)
+                    at = f"{where}, character {i}" if where else f"{''.join(s.text for s in spans)[:30]!r}"
+                    self.warnings.append(
+                        f"{ch!r} (U+{ord(ch):04X}) in {at}: not in "
+                        f"{font_label(primary) if primary else 'the font set'}; drawn in {font_label(face)}")
+            pos += len(r.text)
 
     def state(self, key: str, factory: Callable[[], Any]) -> Any:
         """An extension's state for the current layout pass: ``factory()`` the first time ``key`` is asked
@@ -232,6 +252,7 @@ class Typesetter:
         story: list = []
         sec_color = self.theme.stacked_secondary
         for b in self.tree.blocks:
+            self.where = getattr(b, "ref", "")
             if isinstance(b, T.Para):
                 # the second language of a stacked edition in the secondary colour; a style coloured on
                 # purpose (white on a cover's colour) keeps its colour
@@ -265,6 +286,7 @@ class Typesetter:
             elif isinstance(b, T.Spacer):
                 story.append(Spacer(1, b.height * mm))
             elif isinstance(b, T.Element):
+                self.where = b.attrs.get("ref", "")
                 make = extensions.get(b.tag)
                 if make is None:
                     raise LayoutError(f"unknown element <{b.tag}> in layout markup (known extensions: "
@@ -320,6 +342,8 @@ class Typesetter:
         st = self.sty.style(b.style)
         lst = self.element("L", numbering="Decimal" if b.ordered else "Disc")
         for i, it in enumerate(b.items, 1):
+            if b.ref:
+                self.where = f"{b.ref} item {i}"          # the block's field path and the item, for warnings
             def mk(lg, spans, second, i=i):
                 lab = self.runs([Span(f"{i}.")], b.style) if b.ordered else None
                 return self.block(spans, lg, b.style, color=self.theme.stacked_secondary if second else None,

@@ -13,7 +13,7 @@ from typing import Sequence
 from ..spec.inline import Span
 from ..layout.theme import FamilySpec, Style, Theme
 from ..layout.tree import plain_language
-from .fonts import Family, FontStack, family
+from .fonts import Family, FontStack, family, role_families
 from .text import ParaFormat, Run, TextStyle
 
 
@@ -22,15 +22,25 @@ def _family(spec: FamilySpec, base_dir: Path | None) -> Family:
 
 
 @lru_cache(maxsize=64)
-def _stacks(fonts_json: str, base_dir: str | None) -> dict[str, FontStack]:
+def _stacks(fonts_json: str, base_dir: str | None) -> tuple[dict[str, FontStack], tuple[str, ...]]:
+    """The stack of every font set a style can name, and the warnings resolving them gave (a role's font
+    that is not installed here)."""
     from ..layout.theme import Fonts
     fonts = Fonts.model_validate_json(fonts_json)
     bd = Path(base_dir) if base_dir else None
     mono = _family(fonts.mono, bd) if fonts.mono else None
+    notes: list[str] = []
+    roles: dict[str, tuple[Family, ...]] = {}
+    for role, entries in fonts.roles.items():
+        fams, why = role_families(role, [e if isinstance(e, str) else e.model_dump() for e in entries], bd)
+        roles[role] = tuple(fams)
+        notes += why
 
     def stack(fs, latin=None):
+        # a set that plays a role draws CJK in the role's licensed fonts first, its own chain after them
+        cjk = (roles.get(fs.role, ()) if fs.role else ()) + tuple(_family(f, bd) for f in fs.cjk)
         return FontStack(latin=latin or tuple(_family(f, bd) for f in fs.latin),
-                         cjk=tuple(_family(f, bd) for f in fs.cjk), mono=mono, allow_system=fonts.system_fallback)
+                         cjk=cjk, mono=mono, allow_system=fonts.system_fallback)
 
     # one stack per font set a style can name: body, heading, mono (Latin in the mono family, CJK as the
     # body's) and every extra set of the theme
@@ -38,7 +48,7 @@ def _stacks(fonts_json: str, base_dir: str | None) -> dict[str, FontStack]:
     out["mono"] = stack(fonts.body, latin=(mono,)) if mono else out["body"]
     for name, fs in fonts.extra.items():
         out[name] = stack(fs)
-    return out
+    return out, tuple(notes)
 
 
 class Styler:
@@ -46,8 +56,8 @@ class Styler:
 
     def __init__(self, theme: Theme, layout_dir: Path | None):
         self.theme = theme
-        self.stacks = _stacks(json.dumps(theme.fonts.model_dump(), sort_keys=True),
-                              str(layout_dir) if layout_dir else None)
+        self.stacks, self.notes = _stacks(json.dumps(theme.fonts.model_dump(), sort_keys=True),
+                                          str(layout_dir) if layout_dir else None)
         self._cache: dict = {}
 
     def style(self, name: str) -> Style:
