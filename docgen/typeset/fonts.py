@@ -36,9 +36,10 @@ _outlines: dict[tuple[str, int], "_Outlines"] = {}  # (path, subfont index) -> f
 
 
 def cache_dir() -> Path:
-    """Where converted fonts live: ``$DOCGEN_CACHE_DIR/fonts`` or ``~/.cache/docgen/fonts``."""
-    root = os.environ.get("DOCGEN_CACHE_DIR")
-    return (Path(root) / "fonts") if root else Path.home() / ".cache" / "docgen" / "fonts"
+    """Where converted fonts live: ``fonts`` in :func:`docgen._io.user_cache_root` (``$DOCGEN_CACHE_DIR``)."""
+    from docgen._io import user_cache_root
+
+    return user_cache_root() / "fonts"
 
 
 # Full-width punctuation whose blank half may be squeezed out (CLREQ 3.1.6, punctuation width adjustment).
