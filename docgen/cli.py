@@ -73,7 +73,7 @@ def cmd_render(a) -> int:
     doc, root, source = _load_spec(a.spec)
     params = parse_assignments(a.param)
     if a.edition == "all":
-        editions = editions_of(doc)
+        editions = editions_of(doc, root)
     else:
         editions = [a.edition or doc.mode]
     to_stdout = a.output == "-"

@@ -138,10 +138,19 @@ def render(spec: Document | dict | str | os.PathLike, *, out: str | os.PathLike 
                            model_config=model_config, pdfa=pdfa, pdfua=pdfua, tagged=tagged)
 
 
-def editions_of(doc: Document) -> list[str]:
+def editions_of(doc: Document, root: Path | None = None) -> list[str]:
+    """Every edition of ``doc`` (``--edition all``): its bilingual mode and each language; given the spec's
+    folder ``root``, only those its layout typesets (the theme's ``editions:``) — unless that leaves none,
+    when rendering them gives the layout's refusal."""
+    editions: list[str]
     if len(doc.languages) == 1:
-        return [doc.languages[0]]
-    return [doc.mode, *doc.languages] if doc.mode in ("parallel", "stacked") else list(doc.languages)
+        editions = [doc.languages[0]]
+    else:
+        editions = [doc.mode, *doc.languages] if doc.mode in ("parallel", "stacked") else list(doc.languages)
+    if root is None:
+        return editions
+    declared = _layout.load_theme(_layout.find(doc.layout, root), doc.theme, root).editions
+    return [e for e in editions if declared is None or e in declared] or editions
 
 
 def render_document(doc: Document, root: Path, *, out=None, edition: str | None = None,
@@ -185,7 +194,7 @@ def check_document(doc: Document, root: Path, *, params: dict | None = None) -> 
     assets, the layout, its template and theme, for every edition.  Returns the editions checked."""
     source = doc._source
     try:
-        return [_prepare(doc, root, ed, params)[1] for ed in editions_of(doc)]
+        return [_prepare(doc, root, ed, params)[1] for ed in editions_of(doc, root)]
     except SpecError as e:
         raise locate(e, source) from None
 
