@@ -60,11 +60,18 @@ def _size(text: str) -> int:
     return int(float(m.group(1)) * 1024 ** " kmgt".index(m.group(2).lower() or " "))
 
 
+def _pages(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of pages, at least 1, not {text!r}")
+    return int(text)
+
+
 def _limits(a):
+    """The child-process limits (--max-seconds, --max-memory); None when the render runs in this process."""
     if a.max_seconds is None and a.max_memory is None:
         return None
     from .spec.limits import Limits
-    return Limits(seconds=a.max_seconds, memory=a.max_memory)
+    return Limits(seconds=a.max_seconds, memory=a.max_memory, pages=a.max_pages)
 
 
 def cmd_render(a) -> int:
@@ -99,7 +106,8 @@ def cmd_render(a) -> int:
                          backend=a.backend, pdfa=a.pdfa, pdfua=a.pdfua, tagged=a.tagged or None)
         else:
             res = render_document(doc, root, out=None, edition=ed, backend=backend, model_config=cfg,
-                                  params=params, pdfa=a.pdfa, pdfua=a.pdfua, tagged=a.tagged or None)
+                                  params=params, pdfa=a.pdfa, pdfua=a.pdfua, tagged=a.tagged or None,
+                                  max_pages=a.max_pages)
         if not quiet:
             for w in res.warnings:
                 say(f"warning: {w}", err=True)
@@ -330,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     lg = r.add_argument_group("limits (the render runs in a child process, stopped at a limit)")
     lg.add_argument("--max-seconds", type=float, metavar="S", help="stop a render that runs longer")
     lg.add_argument("--max-memory", type=_size, metavar="SIZE", help="stop a render that needs more, e.g. 2G")
+    lg.add_argument("--max-pages", type=_pages, metavar="N",
+                    help="refuse an edition longer than N pages (default 10,000; in this process)")
     _add_model_flags(r)
     r.set_defaults(fn=cmd_render)
 
