@@ -81,9 +81,10 @@ def main(argv=None) -> int:
     @chunk
     @given(data=st.data(), standard=st.sampled_from(F.STANDARDS))
     def check_target(data, standard):
+        pdf = data.draw(F.mutated_pdf(pdfs))  # drawn even when the time is up: Hypothesis replays draws
         if not time_up():
             calls["check"] += 1
-            F.run_check(data.draw(F.mutated_pdf(pdfs)), standard)
+            F.run_check(pdf, standard)
 
     targets = {"yaml": [yaml_target], "check": [check_target], "both": [yaml_target, check_target]}[a.target]
     chunks = 0
