@@ -183,7 +183,8 @@ def cmd_check(a) -> int:
 
 
 def _add_model_flags(p) -> None:
-    g = p.add_argument_group("image model (override env vars and ~/.config/docgen/config.toml)")
+    g = p.add_argument_group("image model (override env vars and the config file, "
+                             "~/.config/docgen/config.toml on Linux)")
     from .regions.registry import AUTO, backend_names
     g.add_argument("--backend", choices=[AUTO, *backend_names()], help="region backend (default: auto)")
     g.add_argument("--model", help="Qwen-Image weights: a local folder or a repo id in the local HF cache")
