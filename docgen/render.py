@@ -153,7 +153,10 @@ def editions_of(doc: Document, root: Path | None = None) -> list[str]:
         editions = [doc.mode, *doc.languages] if doc.mode in ("parallel", "stacked") else list(doc.languages)
     if root is None:
         return editions
-    declared = _layout.load_theme(_layout.find(doc.layout, root), doc.theme, root).editions
+    try:
+        declared = _layout.load_theme(_layout.find(doc.layout, root), doc.theme, root).editions
+    except SpecError as e:                 # a theme: override of the spec's, with its file:line
+        raise locate(e, doc._source) from None
     return [e for e in editions if declared is None or e in declared] or editions
 
 
