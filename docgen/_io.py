@@ -3,6 +3,7 @@
 The target must be a regular file or a new name: a directory, a FIFO, a device node or a symlink is
 refused (:class:`~docgen.errors.OutputError`), never replaced.  A temp file a killed process left behind
 (``.NAME.XXXXXXXX.tmp``) is swept by the next write into that folder once it is older than any write.
+:func:`user_cache_root` and :func:`user_config_root` are where docgen keeps its own files on this OS.
 """
 from __future__ import annotations
 
@@ -19,6 +20,28 @@ from .errors import OutputError
 
 _TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")     # what mkstemp(prefix=".NAME.", suffix=".tmp") makes
 STALE_SECONDS = 600                                  # a temp file this old belongs to no running write
+
+
+def _app_dirs(platform: type | None):
+    import platformdirs       # here: only what caches or reads a config file needs it
+
+    return (platform or platformdirs.PlatformDirs)("docgen", appauthor=False, roaming=True)
+
+
+def user_cache_root(platform: type | None = None) -> Path:
+    """docgen's cache folder: ``$DOCGEN_CACHE_DIR``, else the OS's (platformdirs: ``$XDG_CACHE_HOME/docgen``
+    or ``~/.cache/docgen`` on Linux, ``~/Library/Caches/docgen`` on macOS, ``%LOCALAPPDATA%\\docgen\\Cache``
+    on Windows).  ``platform``: another OS's platformdirs class (tests)."""
+    root = os.environ.get("DOCGEN_CACHE_DIR")
+    if root:
+        return Path(root).expanduser()
+    return Path(_app_dirs(platform).user_cache_dir)
+
+
+def user_config_root(platform: type | None = None) -> Path:
+    """docgen's config folder (platformdirs: ``$XDG_CONFIG_HOME/docgen`` or ``~/.config/docgen`` on Linux,
+    ``~/Library/Application Support/docgen`` on macOS, ``%APPDATA%\\docgen`` on Windows)."""
+    return Path(_app_dirs(platform).user_config_dir)
 
 
 def _umask() -> int:

@@ -60,11 +60,18 @@ def _size(text: str) -> int:
     return int(float(m.group(1)) * 1024 ** " kmgt".index(m.group(2).lower() or " "))
 
 
+def _pages(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of pages, at least 1, not {text!r}")
+    return int(text)
+
+
 def _limits(a):
+    """The child-process limits (--max-seconds, --max-memory); None when the render runs in this process."""
     if a.max_seconds is None and a.max_memory is None:
         return None
     from .spec.limits import Limits
-    return Limits(seconds=a.max_seconds, memory=a.max_memory)
+    return Limits(seconds=a.max_seconds, memory=a.max_memory, pages=a.max_pages)
 
 
 def cmd_render(a) -> int:
@@ -73,7 +80,7 @@ def cmd_render(a) -> int:
     doc, root, source = _load_spec(a.spec)
     params = parse_assignments(a.param)
     if a.edition == "all":
-        editions = editions_of(doc)
+        editions = editions_of(doc, root)
     else:
         editions = [a.edition or doc.mode]
     to_stdout = a.output == "-"
@@ -99,7 +106,8 @@ def cmd_render(a) -> int:
                          backend=a.backend, pdfa=a.pdfa, pdfua=a.pdfua, tagged=a.tagged or None)
         else:
             res = render_document(doc, root, out=None, edition=ed, backend=backend, model_config=cfg,
-                                  params=params, pdfa=a.pdfa, pdfua=a.pdfua, tagged=a.tagged or None)
+                                  params=params, pdfa=a.pdfa, pdfua=a.pdfua, tagged=a.tagged or None,
+                                  max_pages=a.max_pages)
         if not quiet:
             for w in res.warnings:
                 say(f"warning: {w}", err=True)
@@ -175,7 +183,8 @@ def cmd_check(a) -> int:
 
 
 def _add_model_flags(p) -> None:
-    g = p.add_argument_group("image model (override env vars and ~/.config/docgen/config.toml)")
+    g = p.add_argument_group("image model (override env vars and the config file, "
+                             "~/.config/docgen/config.toml on Linux)")
     from .regions.registry import AUTO, backend_names
     g.add_argument("--backend", choices=[AUTO, *backend_names()], help="region backend (default: auto)")
     g.add_argument("--model", help="Qwen-Image weights: a local folder or a repo id in the local HF cache")
@@ -383,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     lg = r.add_argument_group("limits (the render runs in a child process, stopped at a limit)")
     lg.add_argument("--max-seconds", type=float, metavar="S", help="stop a render that runs longer")
     lg.add_argument("--max-memory", type=_size, metavar="SIZE", help="stop a render that needs more, e.g. 2G")
+    lg.add_argument("--max-pages", type=_pages, metavar="N",
+                    help="refuse an edition longer than N pages (default 10,000; in this process)")
     _add_model_flags(r)
     r.set_defaults(fn=cmd_render)
 

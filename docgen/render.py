@@ -5,6 +5,7 @@ PDF bytes (written atomically when ``out`` is given), the page count, warnings a
 """
 from __future__ import annotations
 
+import functools
 import io
 import os
 from dataclasses import dataclass, field
@@ -118,8 +119,9 @@ def render(spec: Document | dict | str | os.PathLike, *, out: str | os.PathLike 
     instance or name (auto, draft, qwen-image); ``model_config``: a
     :class:`docgen.regions.config.ModelConfig` (default: from the environment and config file);
     ``base_dir``: the folder a dict's or Document's relative paths (images, data, layout) are resolved
-    against (default: the working directory); ``limits``: a :class:`docgen.Limits` — the render runs in
-    a child process stopped when it takes longer or more memory (a :class:`RenderError`);
+    against (default: the working directory); ``limits``: a :class:`docgen.Limits` — with ``seconds`` or
+    ``memory`` the render runs in a child process stopped when it takes longer or more memory; ``pages``
+    caps the pages of the edition (default 10,000); each a :class:`RenderError`;
     ``pdfa``: an archival PDF/A-2b file; ``pdfua``: a tagged PDF that claims PDF/UA-1 (a picture without
     ``alt:`` is an error); ``tagged``: a tagged PDF (structure tree, marked content) without the claim —
     default: only with ``pdfua`` (tagging costs ~10–15 % of a warm build, over the 10 % budget)."""
@@ -127,7 +129,8 @@ def render(spec: Document | dict | str | os.PathLike, *, out: str | os.PathLike 
         from ._isolate import run_isolated
         if isinstance(spec, Document):         # its generated theme classes do not pickle: send the data
             spec = spec.model_dump(exclude_unset=True)
-        result = run_isolated(render, limits, spec, edition=edition, backend=backend, params=params,
+        in_child = functools.partial(render, limits=Limits(pages=limits.pages))     # the page limit, there
+        result = run_isolated(in_child, limits, spec, edition=edition, backend=backend, params=params,
                               model_config=model_config, base_dir=base_dir, pdfa=pdfa,
                               pdfua=pdfua, tagged=tagged)
         if out is not None:
@@ -135,18 +138,32 @@ def render(spec: Document | dict | str | os.PathLike, *, out: str | os.PathLike 
         return result
     doc, root = load(spec, base_dir)
     return render_document(doc, root, out=out, edition=edition, backend=backend, params=params,
-                           model_config=model_config, pdfa=pdfa, pdfua=pdfua, tagged=tagged)
+                           model_config=model_config, pdfa=pdfa, pdfua=pdfua, tagged=tagged,
+                           max_pages=limits.max_pages if limits is not None else None)
 
 
-def editions_of(doc: Document) -> list[str]:
+def editions_of(doc: Document, root: Path | None = None) -> list[str]:
+    """Every edition of ``doc`` (``--edition all``): its bilingual mode and each language; given the spec's
+    folder ``root``, only those its layout typesets (the theme's ``editions:``) — unless that leaves none,
+    when rendering them gives the layout's refusal."""
+    editions: list[str]
     if len(doc.languages) == 1:
-        return [doc.languages[0]]
-    return [doc.mode, *doc.languages] if doc.mode in ("parallel", "stacked") else list(doc.languages)
+        editions = [doc.languages[0]]
+    else:
+        editions = [doc.mode, *doc.languages] if doc.mode in ("parallel", "stacked") else list(doc.languages)
+    if root is None:
+        return editions
+    try:
+        declared = _layout.load_theme(_layout.find(doc.layout, root), doc.theme, root).editions
+    except SpecError as e:                 # a theme: override of the spec's, with its file:line
+        raise locate(e, doc._source) from None
+    return [e for e in editions if declared is None or e in declared] or editions
 
 
 def render_document(doc: Document, root: Path, *, out=None, edition: str | None = None,
                     backend: Any = None, params: dict | None = None, model_config: Any = None,
-                    pdfa: bool = False, pdfua: bool = False, tagged: bool | None = None) -> RenderResult:
+                    pdfa: bool = False, pdfua: bool = False, tagged: bool | None = None,
+                    max_pages: int | None = None) -> RenderResult:
     source = doc._source
     pdfa, pdfua = pdfa or doc.pdf.pdfa, pdfua or doc.pdf.pdfua       # the spec's pdf: setting, or the caller's
     if tagged is None:
@@ -160,7 +177,8 @@ def render_document(doc: Document, root: Path, *, out=None, edition: str | None 
                 raise SpecError([Problem(m, "PDF/UA needs an alternate description of the picture: give alt:")
                                   for m in missing])
         return _render_document(doc, root, out=out, edition=edition, backend=backend, params=params,
-                                model_config=model_config, pdfa=pdfa, pdfua=pdfua, tagged=tagged)
+                                model_config=model_config, pdfa=pdfa, pdfua=pdfua, tagged=tagged,
+                                max_pages=max_pages)
     except SpecError as e:
         raise locate(e, source) from None
 
@@ -185,13 +203,13 @@ def check_document(doc: Document, root: Path, *, params: dict | None = None) -> 
     assets, the layout, its template and theme, for every edition.  Returns the editions checked."""
     source = doc._source
     try:
-        return [_prepare(doc, root, ed, params)[1] for ed in editions_of(doc)]
+        return [_prepare(doc, root, ed, params)[1] for ed in editions_of(doc, root)]
     except SpecError as e:
         raise locate(e, source) from None
 
 
 def _render_document(doc: Document, root: Path, *, out, edition, backend, params, model_config,
-                     pdfa=False, pdfua=False, tagged=True) -> RenderResult:
+                     pdfa=False, pdfua=False, tagged=True, max_pages=None) -> RenderResult:
     from .data import format_value
     from .regions.requests import requests_for
     from .typeset.document import Picture, Typesetter
@@ -228,6 +246,8 @@ def _render_document(doc: Document, root: Path, *, out, edition, backend, params
     info = tree.info
     ts = Typesetter(tree, theme, folder, pictures, {"title": info.running_title}, format_value=format_value,
                     tagged=tagged)
+    if max_pages is not None:
+        ts.max_pages = max_pages
     res = ts.build({"title": info.title, "author": info.author, "subject": info.subject, "keywords": info.keywords})
     warnings += res.warnings
     if theme.name == "poster" and res.pages > 1:

@@ -2,6 +2,7 @@
 limits, escaped terminal output and named extras."""
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -17,7 +18,7 @@ SPEC = "languages: [en]\nmeta: {title: T}\nbody:\n  - heading: Hello\n  - paragr
 def run(args, stdin: bytes = b"", cwd=None):
     return subprocess.run([sys.executable, "-m", "docgen", *args], input=stdin, capture_output=True, cwd=cwd,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "DOCGEN_BACKEND": "draft",
-                               "HF_HUB_OFFLINE": "1"}, timeout=300)
+                               "HF_HUB_OFFLINE": "1", "DOCGEN_CACHE_DIR": os.environ["DOCGEN_CACHE_DIR"]}, timeout=300)
 
 
 def test_spec_from_stdin_and_pdf_to_stdout(tmp_path):

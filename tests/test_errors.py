@@ -290,7 +290,8 @@ def test_data_cells_follow_the_rules_of_text(tmp_path):
 def test_a_layout_refuses_an_edition_it_does_not_declare(tmp_path, capsys):
     p = layout(tmp_path, "<page>{{ blocks|length }}</page>")
     theme = tmp_path / "lay" / "theme.yaml"
-    theme.write_text("editions: [zh, en, parallel]\n" + theme.read_text(encoding="utf-8"), encoding="utf-8")
+    text = theme.read_text(encoding="utf-8").replace("editions: [parallel, stacked, zh, en]", "editions: [zh, en, parallel]")
+    theme.write_text(text, encoding="utf-8")
     p.write_text("layout: ./lay\nlanguages: [zh, en]\nmeta: {title: T}\n", encoding="utf-8")
     with pytest.raises(SpecError) as e:
         docgen.render(p, edition="stacked")

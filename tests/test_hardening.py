@@ -1,5 +1,6 @@
 """Hostile or mistaken input: each gets a clear error with its field (and file:line), or prints literally."""
 import io
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import pypdf
 import pytest
 
 import docgen
+from docgen.cli import main
 from docgen.errors import SpecError
 from pdfutil import chars, nows, pypdf_text
 
@@ -206,3 +208,34 @@ def test_two_batches_never_write_one_folder_at_once(tmp_path, monkeypatch):
         with pytest.raises(DocgenError, match="another docgen batch"):
             run_batch(spec, [{"id": 1}], "out/{id}.pdf", workers=1)
     assert run_batch(spec, [{"id": 1}], "out/{id}.pdf", workers=1).ok == 1
+
+
+# --- a layout's editions come from its theme (issue 15, item 8) ---------------------------------------------------
+
+@pytest.mark.parametrize("layout,editions", [("report", ["parallel", "stacked", "zh", "en"]),
+                                              ("brochure", ["parallel", "stacked", "zh", "en"]),
+                                              ("poster", ["parallel", "stacked", "zh", "en"]),
+                                              ("gongwen", ["zh", "stacked"])])
+def test_each_bundled_layout_declares_its_editions(layout, editions):
+    from docgen.layout import find, load_theme
+    assert load_theme(find(layout), {}).editions == editions
+
+
+def test_gongwen_refuses_the_editions_it_does_not_typeset(tmp_path, capsys):
+    s = {"layout": "gongwen", "languages": ["zh", "en"], "bilingual": "stacked",
+         "meta": {"title": {"zh": "关于做好工作的通知", "en": "Notice on the work"}},
+         "gongwen": {"biaozhi": "青川市人民政府文件", "zihao": "青政发〔2026〕9号", "zhusong": ["各区人民政府"],
+                     "shuming": "青川市人民政府", "chengwen_riqi": "2026-03-06"},
+         "body": [{"paragraph": {"zh": "各区人民政府：现将有关事项通知如下。", "en": "To every district: as follows."}}]}
+    for edition in ("parallel", "en"):
+        with pytest.raises(docgen.SpecError) as e:
+            docgen.render(s, edition=edition, base_dir=tmp_path)
+        assert f"does not typeset the {edition} edition" in str(e.value) and "editions: zh, stacked" in str(e.value)
+    p = tmp_path / "g.yaml"
+    p.write_text(json.dumps(s, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["render", str(p), "--edition", "all", "-o", str(out / "g.pdf")]) == 0   # stacked and zh, not en
+    assert sorted(f.name for f in out.iterdir()) == ["g.stacked.pdf", "g.zh.pdf"]
+    assert main(["render", str(p), "--edition", "parallel", "-o", str(tmp_path / "p.pdf")]) == 2
+    assert "does not typeset the parallel edition" in capsys.readouterr().err and not (tmp_path / "p.pdf").exists()

@@ -165,3 +165,51 @@ def test_check_reading_is_bounded_in_time(monkeypatch):
     with pytest.raises(CheckError) as e:
         check_pdf(pdf)
     assert "took longer than 0 s" in str(e.value)
+
+
+# ---- pages: a render stops at the first page over the limit ----------------------------------------------------
+def pages_spec(n: int) -> dict:
+    """A report of ``n`` pages: its title page and n - 1 body pages."""
+    body: list[dict] = []
+    for i in range(n - 1):
+        body += [{"paragraph": f"page {i + 2}"}, {"page_break": None}]
+    return {**SMALL, "body": body[:-1]}
+
+
+def test_the_page_limit_is_documented_and_far_above_a_real_document():
+    from docgen.typeset.document import Typesetter
+    assert limits.PAGES == 10_000 and Typesetter.max_pages == limits.PAGES and docgen.Limits().max_pages == 10_000
+
+
+def test_a_render_over_its_page_limit_is_refused_naming_the_limit(tmp_path):
+    assert docgen.render(pages_spec(5)).pages == 5
+    assert docgen.render(pages_spec(5), limits=docgen.Limits(pages=5)).pages == 5        # at the limit: fine
+    t = time.monotonic()
+    with pytest.raises(docgen.RenderError) as e:
+        docgen.render(pages_spec(400), limits=docgen.Limits(pages=5), out=tmp_path / "o.pdf")
+    assert "runs past 5 pages, the page limit" in str(e.value) and "Limits(pages=" in str(e.value)
+    assert time.monotonic() - t < 5 and not (tmp_path / "o.pdf").exists()              # stopped at page 6
+
+
+def test_the_page_limit_holds_in_a_child_process_too():
+    with pytest.raises(docgen.RenderError) as e:
+        docgen.render(pages_spec(8), limits=docgen.Limits(seconds=120, pages=3))
+    assert "runs past 3 pages" in str(e.value)
+
+
+def test_cli_max_pages(tmp_path, capsys):
+    import json
+    from docgen.cli import main
+    p = tmp_path / "s.yaml"
+    p.write_text(json.dumps(pages_spec(4)), encoding="utf-8")
+    assert main(["render", str(p), "--max-pages", "3", "-o", str(tmp_path / "o.pdf")]) == 1     # a RenderError
+    assert "runs past 3 pages, the page limit" in capsys.readouterr().err and not (tmp_path / "o.pdf").exists()
+    assert main(["render", str(p), "--max-pages", "4", "-o", str(tmp_path / "o.pdf")]) == 0
+    with pytest.raises(SystemExit):
+        main(["render", str(p), "--max-pages", "0"])
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
+def test_limits_pages_must_be_a_page_count(bad):
+    with pytest.raises(ValueError, match="Limits.pages"):
+        docgen.Limits(pages=bad)

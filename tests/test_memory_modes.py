@@ -88,7 +88,8 @@ def test_config_precedence_file_env_overrides(tmp_path):
     assert config.cache_dir == str(tmp_path / "cache")
 
 
-def test_config_errors_name_the_field(tmp_path):
+def test_config_errors_name_the_field(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))     # platformdirs' config folder on Linux
     with pytest.raises(DocgenError, match="memory_mode"):
         ModelConfig(memory_mode="turbo")
     with pytest.raises(DocgenError, match="DOCGEN_QWEN_STEPS"):

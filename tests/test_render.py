@@ -1,6 +1,7 @@
 """Rendering: real PDFs from real specs, read back and measured."""
 import io
 import re
+import os
 import subprocess
 import sys
 
@@ -259,7 +260,8 @@ def test_editions_from_one_spec(tmp_path):
 def test_import_docgen_does_not_import_torch():
     code = "import sys, docgen; docgen.render({'languages':['zh'],'meta':{'title':'t'},'body':[{'generate':{'prompt':'p'}}]}); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                         env={"DOCGEN_BACKEND": "draft", "PATH": "/usr/bin:/bin", "HOME": str(ROOT)})
+                         env={"DOCGEN_BACKEND": "draft", "PATH": "/usr/bin:/bin", "HOME": str(ROOT),
+                              "DOCGEN_CACHE_DIR": os.environ["DOCGEN_CACHE_DIR"]})     # not ROOT/.cache
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
 

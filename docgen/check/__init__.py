@@ -15,6 +15,7 @@ free.  This stage imports no other docgen stage.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections import Counter
@@ -170,6 +171,26 @@ def _preflight(data: bytes) -> None:
         raise CheckError(f"cannot read the PDF: {e}") from None
 
 
+def _damaged() -> tuple[type[BaseException], ...]:
+    """What reading a damaged PDF raises from inside pdfminer/pdfplumber, pikepdf and pdfua: their own error
+    classes, and the built-in ones their parsers let through on objects of the wrong type or shape.
+    (Imported here, when a check has run: ``import docgen.check`` stays free.)"""
+    out: tuple[type[BaseException], ...] = (TypeError, ValueError, KeyError, IndexError, AttributeError,
+                                            AssertionError, RecursionError, ZeroDivisionError, OverflowError,
+                                            EOFError, OSError)
+    with contextlib.suppress(ImportError):
+        from pdfminer.psexceptions import PSException
+        from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
+        out += (PSException, MalformedPDFException, PdfminerException)
+    with contextlib.suppress(ImportError):
+        from pikepdf import PdfError
+        out += (PdfError,)
+    with contextlib.suppress(ImportError):
+        from pdfua.errors import PdfuaError
+        out += (PdfuaError,)
+    return out
+
+
 def _open(pdf):
     try:
         import pdfplumber
@@ -198,11 +219,24 @@ def check_pdf(pdf, standard: str = "clreq", *, tol_mm: float = 1.0, fmt: str | N
         if not isinstance(pdf, (bytes, bytearray, str, os.PathLike)):
             pdf = pdf.read()
         report = Report(standard)
-        (pdfua if standard == "pdfua" else pdfa).check(pdf, report)
+        try:
+            (pdfua if standard == "pdfua" else pdfa).check(pdf, report)
+        except CheckError:
+            raise
+        except _damaged() as e:                # pikepdf, pdfua or an object of the wrong type in a damaged file
+            raise CheckError(f"cannot read the PDF: {type(e).__name__}: {e}") from None
         return report
     from .text import read_pages
-    with _open(pdf) as doc:
+    doc = _open(pdf)
+    try:
         pages = read_pages(_Timed(doc, MAX_SECONDS))
+    except CheckError:
+        raise
+    except _damaged() as e:                    # pdfminer parses each page as it is read: a damaged one fails here
+        raise CheckError(f"cannot read the PDF: {type(e).__name__}: {e}") from None
+    finally:
+        with contextlib.suppress(*_damaged()):
+            doc.close()                        # pdfplumber's close() reads the page list again
     report = Report(standard, pages=len(pages))
     if standard == "gbt9704":
         from .gbt9704 import check as check_gongwen

@@ -39,7 +39,8 @@ def font_role(fontname: str | None) -> str | None:
 
 
 def is_cjk(ch: str) -> bool:
-    return ord(ch) >= 0x2E80 and ch.isalpha()
+    # one character: pdfminer writes "(cid:12)" for a glyph without a Unicode mapping
+    return len(ch) == 1 and ord(ch) >= 0x2E80 and ch.isalpha()
 
 
 def line_role(chars: list[dict]) -> tuple[str | None, str | None]:

@@ -6,7 +6,8 @@ machine's owner, never of a document.  A spec cannot choose a model, a revision 
 only sources are, lowest precedence first,
 
 1. the defaults below (Qwen-Image's recommended settings),
-2. the config file (``$DOCGEN_CONFIG`` or ``$XDG_CONFIG_HOME/docgen/config.toml``, its ``[model]`` table),
+2. the config file (``$DOCGEN_CONFIG`` or ``config.toml`` in the OS's config folder for docgen — platformdirs:
+   ``$XDG_CONFIG_HOME/docgen`` on Linux —, its ``[model]`` table),
 3. environment variables (``DOCGEN_QWEN_MODEL`` …, see :data:`ENV_VARS`),
 4. the ``overrides`` dict the CLI builds from its flags.
 
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from docgen._io import user_cache_root, user_config_root
 from docgen.errors import DocgenError
 from docgen.regions import plan as planner
 
@@ -63,17 +65,18 @@ ENV_VARS = {
 
 
 def default_cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "docgen", "regions")
+    """``regions`` in docgen's cache folder (:func:`docgen._io.user_cache_root`); in
+    :meth:`ModelConfig.from_env` ``$DOCGEN_CACHE_DIR`` itself is the regions cache (:data:`ENV_VARS`)."""
+    return os.path.join(os.fspath(user_cache_root()), "regions")
 
 
 def default_config_path(env: Mapping[str, str] | None = None) -> Path:
-    """``$DOCGEN_CONFIG``, else ``$XDG_CONFIG_HOME/docgen/config.toml`` (``~/.config/docgen/config.toml``)."""
+    """``$DOCGEN_CONFIG``, else ``config.toml`` in the OS's config folder for docgen
+    (:func:`docgen._io.user_config_root`: ``~/.config/docgen/config.toml`` on Linux)."""
     env = os.environ if env is None else env
     if env.get("DOCGEN_CONFIG"):
         return Path(env["DOCGEN_CONFIG"]).expanduser()
-    base = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "docgen" / "config.toml"
+    return user_config_root() / "config.toml"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ TEXT_CHARS = 200_000  # characters in one text field (a paragraph, a cell, a hea
 TOKEN_CHARS = 10_000  # characters in one unbroken run (no space, no CJK break opportunity)
 BLOCKS = 20_000  # blocks in the body (attachments included)
 TABLE_ROWS = 20_000  # rows of one table (data-bound tables after the data is read)
+PAGES = 10_000  # pages of one rendered edition (Limits(pages=…) or --max-pages sets another)
 PLACEHOLDER_CHARS = 5_000_000  # characters of the spec's text after {placeholders} are filled
 PLACEHOLDER_WIDTH = 1_000  # the width in a placeholder's format, {x:>1000}
 TEMPLATE_CHARS = 50_000_000  # characters a layout template may produce
@@ -82,9 +83,22 @@ def value_problems(v, path: tuple = (), out: list | None = None, limit: int = 20
 
 @dataclass(frozen=True)
 class Limits:
-    """Limits of one render run in a child process (``docgen.render(..., limits=Limits(seconds=60,
-    memory=2 * 2**30))``, ``docgen render --max-seconds 60 --max-memory 2G``): a render that runs
-    longer or needs more memory is stopped and reported as a :class:`~docgen.errors.RenderError`."""
+    """Limits of one render (``docgen.render(..., limits=Limits(seconds=60, memory=2 * 2**30, pages=500))``,
+    ``docgen render --max-seconds 60 --max-memory 2G --max-pages 500``).  With ``seconds`` or ``memory``
+    the render runs in a child process, stopped when it runs longer or needs more memory; ``pages``
+    (default :data:`PAGES`) stops the typesetter at the first page over it.  Each is reported as a
+    :class:`~docgen.errors.RenderError` naming the limit."""
 
     seconds: float | None = None  # wall-clock seconds
     memory: int | None = None  # bytes of address space
+    pages: int | None = None  # pages of one edition; None = PAGES
+
+    def __post_init__(self):
+        if self.pages is not None and (
+            isinstance(self.pages, bool) or not isinstance(self.pages, int) or self.pages < 1
+        ):
+            raise ValueError(f"Limits.pages must be a whole number of at least 1, not {self.pages!r}")
+
+    @property
+    def max_pages(self) -> int:
+        return PAGES if self.pages is None else self.pages

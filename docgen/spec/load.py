@@ -132,7 +132,12 @@ def _build(loader: _Loader, node: yaml.Node, path: tuple, pos: Pos) -> Any:
 
 def parse_yaml(text: str, filename: str = "<string>") -> tuple[Any, Pos]:
     """YAML text -> (plain data, positions).  Raises SpecError with file:line on malformed YAML."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as e:      # a character YAML does not allow (checked before parsing)
+        at = text.count("\n", 0, max(e.position, 0)) + 1
+        raise SpecError(Problem("", f"character U+{e.character:04X} is not allowed in YAML text",
+                                filename, at)) from None
     pos: Pos = {}
     try:
         node = loader.get_single_node()

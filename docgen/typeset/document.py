@@ -25,6 +25,7 @@ from ..errors import LayoutError, RenderError
 from ..layout import geometry
 from ..layout import tree as T
 from ..spec.inline import Span
+from ..spec import limits
 from ..spec.models import Format
 from ..layout.theme import Theme
 from . import extensions
@@ -80,6 +81,15 @@ class _Doc(BaseDocTemplate):
         if not isinstance(flowable, (ActionFlowable, PageBreak, Spacer)):
             self.page_content += 1
 
+    max_pages = limits.PAGES
+    over_page_limit = False
+
+    def handle_pageBegin(self):
+        if self.page >= self.max_pages:        # bounded work: a runaway document stops here, not at the end
+            self.over_page_limit = True        # (ReportLab rewrites the message of what is raised here)
+            raise RenderError("page limit")
+        super().handle_pageBegin()
+
 
 def _fmt_running(text: str, values: dict) -> str:
     """A header/footer pattern with its placeholders filled."""
@@ -118,6 +128,8 @@ class Typesetter:
     Extension factories (typeset/extensions.py) receive the Typesetter and use only its public surface,
     listed there: the methods below without a leading underscore and the attributes set in ``__init__``
     without one."""
+
+    max_pages = limits.PAGES          # the page limit (docgen.spec.limits): a RenderError at the first page over
 
     def __init__(self, tree: T.LayoutTree, theme: Theme, layout_dir, pictures: dict[str, Picture],
                  meta: dict, *, format_value: Callable[[Any, Format | None, str], str], tagged: bool = True):
@@ -584,6 +596,7 @@ class Typesetter:
                    keywords=meta_pdf.get("keywords", ""), creator="docgen",
                    initialFontName=self.sty.stacks["body"].latin[0].regular.name)
         doc.dry = dry
+        doc.max_pages = self.max_pages
         templates = self._templates(doc)
         first = self.tree.first_template
         names = [t.id for t in templates]
@@ -600,6 +613,9 @@ class Typesetter:
         except Exception as e:   # ReportLab's LayoutError and friends: content that cannot be placed
             if type(e).__name__ == "LayoutError":
                 raise RenderError(_too_large(str(e))) from None
+            if doc.over_page_limit:
+                raise RenderError(f"the document runs past {doc.max_pages:,} pages, the page limit "
+                                  "(docgen.Limits(pages=…), --max-pages)") from None
             raise
         return buf.getvalue(), doc
 

@@ -31,10 +31,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont, TTFError
+from reportlab.pdfbase.ttfonts import TTFError
 
 from docgen.errors import FontError
 from docgen.spec.theme import is_windows_path, system_font_dirs
+from docgen.typeset import fontcache
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "fonts"
 
@@ -47,9 +48,10 @@ _outlines: dict[tuple[str, int], "_Outlines"] = {}  # (path, subfont index) -> f
 
 
 def cache_dir() -> Path:
-    """Where converted fonts live: ``$DOCGEN_CACHE_DIR/fonts`` or ``~/.cache/docgen/fonts``."""
-    root = os.environ.get("DOCGEN_CACHE_DIR")
-    return (Path(root) / "fonts") if root else Path.home() / ".cache" / "docgen" / "fonts"
+    """Where converted fonts live: ``fonts`` in :func:`docgen._io.user_cache_root` (``$DOCGEN_CACHE_DIR``)."""
+    from docgen._io import user_cache_root
+
+    return user_cache_root() / "fonts"
 
 
 # Full-width punctuation whose blank half may be squeezed out (CLREQ 3.1.6, punctuation width adjustment).
@@ -164,26 +166,34 @@ def _outlines_of(path: str, index: int) -> _Outlines:
 
 
 def _glyph_bounds(face: Face, ch: str):
+    known = getattr(getattr(face, "_tt", None), "docgen_ink", None)   # measured once, on disk (fontcache.py)
+    if known is not None and ch in known:
+        return known[ch]
     return _outlines_of(face.path, face.index).bounds(ch)
 
 
 def _registered(name: str, path: str, index: int):
     """The ReportLab font registered as ``name``, registering ``path`` under that name first if needed."""
-    try:
-        return pdfmetrics.getFont(name)
-    except KeyError:
-        pass
+    font = _lookup(name)
+    if font is not None:
+        return font
     with _lock:
-        try:
-            return pdfmetrics.getFont(name)
-        except KeyError:
-            _register(name, path, index)
-            return pdfmetrics.getFont(name)
+        font = _lookup(name)
+        if font is not None:
+            return font
+        _register(name, path, index)
+        return pdfmetrics.getFont(name)
+
+
+def _lookup(name: str):
+    # not getFont's KeyError: on a miss it first searches the disk for a Type 1 font of that name,
+    # parsing every AFM file it finds (0.7 s of a cold render)
+    return pdfmetrics.getFont(name) if name in pdfmetrics.getRegisteredFontNames() else None
 
 
 def _register(name: str, path: str, index: int):
     try:
-        font = TTFont(name, path, subfontIndex=index)
+        font = fontcache.ttfont(name, path, index)        # TTFont(…), its parsed tables kept on disk
     except (TTFError, OSError, ValueError, IndexError, KeyError) as e:
         raise FontError(f"cannot use font {path}" + (f" (subfont {index})" if index else "") + f": {e}") from e
     # ReportLab (4.x) registers a second font file whose PostScript name is already registered as the

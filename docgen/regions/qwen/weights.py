@@ -53,6 +53,10 @@ def resolve_weights(location: str, revision: str | None = None, *, what: str = "
                              f"  then set DOCGEN_QWEN_MODEL (or [model] model in config.toml) to that folder.")
         return folder.resolve(), None
     try:
+        # a repo the cache has never seen has no models--owner--name folder: say so without importing
+        # huggingface_hub's client (0.4 s of a cold render that then falls back to draft pictures)
+        if not (Path(_hf_cache_dir()) / ("models--" + location.replace("/", "--"))).is_dir():
+            raise FileNotFoundError(location)
         from huggingface_hub import snapshot_download
         folder = Path(snapshot_download(location, revision=revision, local_files_only=True))
     except Exception as exc:  # LocalEntryNotFoundError, or a revision not in the cache
