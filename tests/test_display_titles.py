@@ -63,3 +63,15 @@ def test_a_poster_title_is_balanced_on_the_page():
     assert len(title) >= 2, rows[:6]
     n = [len(t) for t in title]
     assert min(n) >= 0.5 * max(n), title
+
+
+def test_an_english_title_does_not_load_the_chinese_segmenter():
+    # jieba's dictionary takes about half a second to load: a title without Han characters needs no words
+    import subprocess
+    import sys
+
+    code = ("import sys, docgen; docgen.render({'layout': 'poster', 'languages': ['en'], 'meta': {'title': "
+            "'West Lake Visitor Guide for Families, Walkers and Everyone Else'}, 'body': [{'paragraph': 'x'}]}); "
+            "print('jieba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

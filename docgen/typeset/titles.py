@@ -25,6 +25,8 @@ _NUM_UNIT = re.compile(
     r"[0-9０-９]+(?:[.．][0-9０-９]+)?(?:%|％|‰|年度|年|月|日|号|个|项|家|万|亿|元|平方千米|平方公里|千米|公里|米|吨|人|次|届|期|批|条|"
     r"部|所|台|岁|周年|小时|天|倍|件|份|名|只|公顷|亩)?"
 )
+_HAN_ANY = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
 _NAME = re.compile(r"《[^《》]*》|“[^“”]*”")
 # a line should not end on a function word, nor start on a one-character suffix of a name (青川|市)
 _END_WEAK = set("的和与及或之并对在把被将从向为")
@@ -57,13 +59,15 @@ def words(text: str) -> list[tuple[int, int]]:
     or more characters, numbers with their units, Latin words."""
     spans = [(m.start(), m.end()) for m in _NUM_UNIT.finditer(text) if m.end() - m.start() > 1]
     spans += [(m.start(), m.end()) for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9.\-]*", text)]
-    jb = _segmenter()
+    runs = list(_HAN_RUN.finditer(text))
+    jb = _segmenter() if runs else None         # no Han words to find: jieba is not loaded (0.5 s)
     if jb is not None:
-        i = 0
-        for w in jb.cut(text, HMM=False):
-            if len(w) > 1:
-                spans.append((i, i + len(w)))
-            i += len(w)
+        for m in runs:
+            i = m.start()
+            for w in jb.cut(m.group(), HMM=False):
+                if len(w) > 1:
+                    spans.append((i, i + len(w)))
+                i += len(w)
     return spans
 
 
@@ -80,8 +84,8 @@ def _costs(text: str, measure: float, width: Callable[[str], float]) -> list[lis
         if width(m.group()) <= measure + _EPS:  # a name longer than a line has to break somewhere
             for i in range(m.start() + 1, m.end()):
                 inside_name[i] = True
-    one_char = set()
-    jb = _segmenter()
+    one_char = set()  # where a one-character Han word starts
+    jb = _segmenter() if _HAN_ANY.search(text) else None
     if jb is not None:
         i = 0
         for w in jb.cut(text, HMM=False):
