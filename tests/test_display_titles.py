@@ -1,5 +1,6 @@
 """Display text (titles, covers, posters) in balanced lines at word boundaries: a style with ``balance: true``
 never leaves 7 + 2 characters or a word split across its lines."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,7 +30,7 @@ def inside_a_word(title: str, lines: list[str]) -> list[str]:
     for ln in lines[:-1]:
         pos = title.index(ln.strip(), pos) + len(ln.strip())
         ends.append(pos)
-    return [title[max(0, e - 2):e + 2] for e in ends for s, t in words(title) if s < e < t]
+    return [title[max(0, e - 2) : e + 2] for e in ends for s, t in words(title) if s < e < t]
 
 
 TITLES = [
@@ -55,8 +56,12 @@ def test_balanced_titles_break_at_word_boundaries_into_even_lines(style, title, 
 
 
 def test_a_poster_title_is_balanced_on_the_page():
-    spec = {"layout": "poster", "languages": ["zh"], "meta": {"title": "杭州西湖导览：一湖烟雨半城山色，四季皆宜的湖光胜景"},
-            "body": [{"paragraph": "正文。"}]}
+    spec = {
+        "layout": "poster",
+        "languages": ["zh"],
+        "meta": {"title": "杭州西湖导览：一湖烟雨半城山色，四季皆宜的湖光胜景"},
+        "body": [{"paragraph": "正文。"}],
+    }
     pdf = docgen.render(spec).pdf
     rows = ["".join(c["text"] for c in ln) for ln in lines_of(chars(pdf)[0][2])]
     title = [r for r in rows if r and r[0] in "杭一四湖" and len(r) > 3][:3]
@@ -70,8 +75,10 @@ def test_an_english_title_does_not_load_the_chinese_segmenter():
     import subprocess
     import sys
 
-    code = ("import sys, docgen; docgen.render({'layout': 'poster', 'languages': ['en'], 'meta': {'title': "
-            "'West Lake Visitor Guide for Families, Walkers and Everyone Else'}, 'body': [{'paragraph': 'x'}]}); "
-            "print('jieba' in sys.modules)")
+    code = (
+        "import sys, docgen; docgen.render({'layout': 'poster', 'languages': ['en'], 'meta': {'title': "
+        "'West Lake Visitor Guide for Families, Walkers and Everyone Else'}, 'body': [{'paragraph': 'x'}]}); "
+        "print('jieba' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

@@ -60,7 +60,7 @@ def words(text: str) -> list[tuple[int, int]]:
     spans = [(m.start(), m.end()) for m in _NUM_UNIT.finditer(text) if m.end() - m.start() > 1]
     spans += [(m.start(), m.end()) for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9.\-]*", text)]
     runs = list(_HAN_RUN.finditer(text))
-    jb = _segmenter() if runs else None         # no Han words to find: jieba is not loaded (0.5 s)
+    jb = _segmenter() if runs else None  # no Han words to find: jieba is not loaded (0.5 s)
     if jb is not None:
         for m in runs:
             i = m.start()
