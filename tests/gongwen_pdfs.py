@@ -28,7 +28,7 @@ class Gongwen:
     top_mm: float = 37.0                       # 天头
     body_size: float = 16.0
     body_font: str = "fang"
-    title: tuple = ("青川市人民政府关于做好2026年春季", "农业生产和防汛抗旱准备工作的通知")
+    title: tuple = ("青川市人民政府关于做好2026年", "春季农业生产和防汛抗旱准备工作的通知")
     title_size: float = 22.0
     title_font: str = "xbs"
     biaozhi: str = "青川市人民政府文件"
