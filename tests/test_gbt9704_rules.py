@@ -75,6 +75,7 @@ DEFECTS = [
     ("xinhan-double-line-thin-over-thick", {"fmt": "xinhan", "xinhan_top_thick": False}, "red-rule", "上粗下细"),
     ("xinhan-biaozhi-35mm", {"fmt": "xinhan", "biaozhi_top_mm": 42}, "biaozhi", "below the 纸张's top"),
     ("xinhan-banji-with-rules", {"fmt": "xinhan", "banji_plain": False}, "banji", "信函格式: the 版记 has no rules"),
+    ("grid-number-padded-after", {"number_pad": "after"}, "grid-number", "split evenly"),
     ("mingling-biaozhi-35mm", dict(MINGLING, biaozhi_top_mm=35), "biaozhi", "命令格式 puts it 20 mm below"),
 ]
 
