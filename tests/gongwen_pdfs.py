@@ -28,7 +28,7 @@ class Gongwen:
     top_mm: float = 37.0                       # 天头
     body_size: float = 16.0
     body_font: str = "fang"
-    title: tuple = ("青川市人民政府关于做好2026年春季", "农业生产和防汛抗旱准备工作的通知")
+    title: tuple = ("青川市人民政府关于做好2026年", "春季农业生产和防汛抗旱准备工作的通知")
     title_size: float = 22.0
     title_font: str = "xbs"
     biaozhi: str = "青川市人民政府文件"
@@ -52,6 +52,7 @@ class Gongwen:
     xinhan_top_thick: bool = True              # 信函格式: the upper double line 上粗下细
     folio_on_first: bool | None = None         # None: the format's (信函格式 shows none on page 1)
     banji_plain: bool | None = None            # None: the format's (信函格式: no rules, no 印发 line)
+    number_pad: str = "even"                   # a number's slack in its cells: "even" around it, or "after"
 
 
 def face(role: str) -> str:
@@ -149,6 +150,23 @@ def _para(sh: Sheet, row: int, text: str, indent: int) -> int:
     return row + len(lines)
 
 
+def _numbers(sh: Sheet, row: int, text: str, pad: str) -> None:
+    import re
+    d = sh.doc
+    x = LEFT + 2 * PITCH
+    base = sh.base(row, d.body_size)
+    for part in re.findall(r"[0-9]+|[^0-9]", text):
+        if part.isdigit():
+            w = sh.width(part, d.body_font, d.body_size, PITCH)
+            cells = -(-w // PITCH)
+            lead = (cells * PITCH - w) / 2 if pad == "even" else 0.0
+            sh.text(part, d.body_font, d.body_size, x + lead, base)
+            x += cells * PITCH
+        else:
+            sh.text(part, d.body_font, d.body_size, x, base)
+            x += PITCH
+
+
 def _head(sh: Sheet, d: Gongwen) -> int:
     """The 版头; returns the first row below it."""
     if d.fenhao:
@@ -214,6 +232,10 @@ def draw(d: Gongwen = Gongwen(), **changes) -> bytes:
         row = _para(sh, row + 2, paras.pop(0), d.para_indent)
         if d.seal_page_body and paras:
             row = _para(sh, row, paras.pop(0), d.para_indent)
+    # a paragraph with numbers on the grid: each takes whole cells, the slack split evenly around it
+    if d.seal_page_body:
+        _numbers(sh, row, "园区已集聚农业科技企业46家、研发平台9个。", d.number_pad)
+        row += 1
     # 署名 and 成文日期 with the seal: the date 右空四字, the name centred over it (7.3.5.1)
     row += 2
     dw = sh.width(d.date, d.body_font, d.body_size, PITCH)

@@ -65,6 +65,8 @@ DEFECTS = [
      "broken inside"),
     ("title-number-split", {"title": ("青川市人民政府关于做好2026", "年春季农业生产和防汛抗旱准备工作的通知")}, "title",
      "broken inside '2026年"),
+    ("title-rectangle", {"title": ("青川市人民政府关于申请设立", "青川国家农业科技园区的请示")}, "title",
+     "rectangle"),
     ("title-hourglass", {"title": ("青川市人民政府关于做好春季", "农业生产", "和防汛抗旱准备工作的通知")}, "title",
      "hourglass"),
     ("black-biaozhi", {"red": (0.1, 0.1, 0.1)}, "red-rule", "no red text"),
@@ -73,12 +75,13 @@ DEFECTS = [
     ("xinhan-double-line-thin-over-thick", {"fmt": "xinhan", "xinhan_top_thick": False}, "red-rule", "上粗下细"),
     ("xinhan-biaozhi-35mm", {"fmt": "xinhan", "biaozhi_top_mm": 42}, "biaozhi", "below the 纸张's top"),
     ("xinhan-banji-with-rules", {"fmt": "xinhan", "banji_plain": False}, "banji", "信函格式: the 版记 has no rules"),
+    ("grid-number-padded-after", {"number_pad": "after"}, "grid-number", "split evenly"),
     ("mingling-biaozhi-35mm", dict(MINGLING, biaozhi_top_mm=35), "biaozhi", "命令格式 puts it 20 mm below"),
 ]
 
 
 @pytest.mark.parametrize("changes,kind,fragment",
-                         [pytest.param(*d[1:], id=d[0], marks=[needs_jieba] if d[0] == "title-word-split" else [])
+                         [pytest.param(*d[1:], id=d[0], marks=[needs_jieba] if d[0] in ("title-word-split", "title-rectangle") else [])
                           for d in DEFECTS])
 def test_each_crafted_defect_is_rejected(changes, kind, fragment):
     r = report(draw(**changes))

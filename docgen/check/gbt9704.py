@@ -85,6 +85,7 @@ def check(pages: list[Page], report, *, tol: float, fmt: str | None = None) -> N
         inside = [ln for ln in p.lines if ln not in folio_lines]
         _margins(p, a, inside, folio_lines, report, tol, fmt)
         _grid(p, a, [ln for ln in inside if ln.size == size], size, report, tol)
+        _grid_numbers(p, [ln for ln in inside if ln.size == size], size, report)
         _folio(p, pages, areas, folio_lines, report, tol, last, fmt)
     head = _head(p1, areas[1], size, report, tol, fmt)
     title = _title(p1, areas[1], size, head, report, tol, fmt)
@@ -191,6 +192,31 @@ def _grid(p: Page, a: Area, blines: list[TextLine], size: float, report, tol):
             report.add("grid-chars", p.number, None,
                        f"character pitch {pm:.2f}pt sets {per_line:.1f} characters a line; GB/T 9704 has {CHARS} "
                        f"(pitch {W / CHARS:.2f}pt = 156 mm / {CHARS})")
+
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_NUMBER_RUN = re.compile(r"[0-9A-Za-z.%]+")
+
+
+def _grid_numbers(p: Page, blines: list[TextLine], size: float, report):
+    """On the character grid a number or Latin word between two Han characters takes whole cells with the slack
+    split evenly around it (`2026年3月6日`, not `2026 年3 月6 日`): the gap before it and the gap after it
+    differ by at most a quarter of a character."""
+    for ln in blines:
+        ch = ln.chars
+        for m in _NUMBER_RUN.finditer(ln.text):
+            i, j = m.start(), m.end()
+            if i == 0 or j >= len(ch) or not (_HAN.match(ch[i - 1]["text"]) and _HAN.match(ch[j]["text"])):
+                continue
+            before = ch[i]["x0"] - ch[i - 1]["x1"]
+            after = ch[j]["x0"] - ch[j - 1]["x1"]
+            if max(before, after) > size:
+                continue                         # not one run of text: table cells, items apart on a row
+            if abs(before - after) > size / 4:
+                report.add("grid-number", p.number, ln.pos(),
+                           f"{ln.text[max(0, i - 2):j + 2]!r}: {m.group()!r} sits {before:.1f}pt after the character "
+                           f"before it and {after:.1f}pt before the one after; on the grid a number takes whole "
+                           "cells with the slack split evenly around it")
 
 
 # ---------------------------------------------------------------------------------------------- 页码
@@ -461,7 +487,36 @@ def _title(p1: Page, a: Area, size, head: Head, report, tol, fmt) -> list[TextLi
         lens = [ln.x1 - ln.x0 for ln in title]
         if any(lens[i] < lens[0] - tsize and lens[i] < lens[-1] - tsize for i in range(1, len(lens) - 1)):
             report.add("title", 1, title[0].pos(), "title lines form an hourglass; use a trapezoid or a diamond")
+    if len(title) == 2 and (alt := _trapezoid_instead(title, tsize)):
+        report.add("title", 1, title[0].pos(), f"title lines form a rectangle ({title[0].text} | {title[1].text}); "
+                                               f"a trapezoid breaks at a word too: {alt} (排列对称，长短适宜, 7.3.1)")
     return title
+
+
+def _trapezoid_instead(title: list[TextLine], tsize: float) -> str | None:
+    """For a two-line title of equal lines (within half a character): a cut one to three characters away that
+    also falls between words, keeps CLREQ and fits the 版心 — the shape the standard asks for (梯形); None if
+    the rectangle is all the words allow."""
+    a, b = title[0].text, title[1].text
+    lens = [ln.x1 - ln.x0 for ln in title]
+    if abs(lens[0] - lens[1]) >= tsize / 2:
+        return None
+    text = a + b
+
+    def em(s: str) -> float:
+        return sum(0.5 if ch.isascii() else 1.0 for ch in s)
+
+    for d in (-1, 1, -2, 2, -3, 3):
+        k = len(a) + d
+        x, y = text[:k], text[k:]
+        if min(len(x), len(y)) < 2 or max(em(x), em(y)) * tsize > W + 0.5:
+            continue
+        if y[0] in NO_START or x[-1] in NO_END or (x[-1].isascii() and x[-1].isalnum() and y[0].isascii()
+                                                  and y[0].isalnum()):
+            continue
+        if not broken_words([x, y], int(W / tsize + 0.02)):
+            return f"{x} | {y}"
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- 主送, 正文
