@@ -699,7 +699,7 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
             if fast and "\n" not in runs[0].text and "\u2028" not in runs[0].text:
                 # one segment whose first fit (the fast path's lines) failed: total fit directly, not
                 # first fit again by the general path
-                q = _build(_segments(runs, fmt.lang, words=False)[0], fmt)
+                q = _build(_segments(runs, fmt.lang)[0], fmt)    # word records: see _open_for_total_fit
                 w1 = (width if first_width is None else first_width) - fmt.first_indent
                 better = _total_fit(q, fmt, w1, width, fmt.first_indent, True)
                 return fast if better is None else better
@@ -712,7 +712,7 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
         return []
     lines: list[Line] = []
     first = True
-    chars = None                                    # the segments glyph by glyph, for total fit
+    fresh = None                                    # the segments again, for total fit
     for si, seg in enumerate(segs):
         final_seg = si == len(segs) - 1
         if not seg.n:
@@ -731,9 +731,10 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
             continue
         if _total_fit_applies(fmt, p.n) and not _acceptable(got, fmt, p.size):
             if p.words:
-                if chars is None:
-                    chars = _segments(runs, fmt.lang, words=False)
-                q = _build(chars[si], fmt)
+                # first fit has split and marked p: total fit starts from the segment's records afresh
+                if fresh is None:
+                    fresh = _segments(runs, fmt.lang)
+                q = _build(fresh[si], fmt)
             else:
                 q = p
             better = _total_fit(q, fmt, w1, width, ind, final_seg)
@@ -870,17 +871,37 @@ def _acceptable(lines: list[Line], fmt: ParaFormat, sizes) -> bool:
     return not (len(lines) > 1 and _orphan("".join(pc.text for pc in lines[-1].pieces)))
 
 
+def _open_for_total_fit(p: _Para) -> None:
+    """Explode, in place, the records of a word-record segment (see :func:`_segments`) inside which total fit
+    may break: every Han run (a break may fall between any two of its characters), and every run of Latin
+    records holding a word long enough to be hyphenated (``hyphenatable``: six letters or more, which a word
+    record then holds whole), so that its dictionary points can be marked glyph by glyph.  The other words
+    stay one record each: nothing breaks inside them, and the lines total fit finds are the ones it finds
+    glyph by glyph, for a fraction of the records."""
+    runs = []
+    for i, j in _latin_words(p):
+        if p.hyph is not None and any(len(c) >= 6 for c in p.ch[i:j]):
+            runs.append((i, j))
+    han = [k for k in range(p.n) if p.kind[k] == CJK and len(p.ch[k]) > 1]
+    # from the end backwards, so that the positions still to do stay where they were
+    for k in sorted(han + [k for i, j in runs for k in range(i, j)], reverse=True):
+        _explode(p, k)
+
+
 def _total_fit(p: _Para, fmt: ParaFormat, w1: float, width: float, ind: float, final_seg: bool):
     """The segment (glyph by glyph) broken where the sum of the lines' demerits is least: badness from the
     extra space per stretchable boundary (or the share of squeezable punctuation used), penalties for
     hyphens, address breaks, two hyphens in a row and a 孤字 on the last line.  None when no way through
     keeps every line within the measure (first fit's last resorts then stand)."""
+    if p.words:
+        _open_for_total_fit(p)
     n, kind, cum, gap, scum, brk, gsq = p.n, p.kind, p.cum, p.gap, p.scum, p.brk, p.gsq
     if p.hyph is not None:
         for i, j in list(_latin_words(p)):
             if i not in p.hyph:
                 p.hyph.add(i)
-                _mark_word(p, brk, i, j)
+                if not p.words or all(len(c) == 1 for c in p.ch[i:j]):
+                    _mark_word(p, brk, i, j)
     em = max(p.size)
     unit = _UNIT.get(fmt.lang, 0.15) * em
     window = _WINDOW.get(fmt.lang, 3.0) * em
@@ -960,14 +981,24 @@ def _total_fit(p: _Para, fmt: ParaFormat, w1: float, width: float, ind: float, f
     ends.reverse()
     lines = []
     a = 0
+    shift = 0                                       # records added by exploding a line's words (below)
     for b in ends:
+        last_here = b >= n
+        b += shift
         s = a
-        while s < n and kind[s] == SPACE:
+        while s < p.n and kind[s] == SPACE:
             s += 1
         W = w1 if a == 0 else width
-        last_here = b >= n
-        lines.append(_set_line(p, s, b, W, ind if a == 0 else 0.0, fmt, last=last_here and final_seg,
-                               stretch=not last_here, hangs=False))
+        ind_here = ind if a == 0 else 0.0
+        line = _set_line(p, s, b, W, ind_here, fmt, last=last_here and final_seg, stretch=not last_here,
+                         hangs=False)
+        if line is None:                            # a line to letterspace: set it by characters
+            nb = _explode_range(p, s, b)
+            shift += nb - b
+            b = nb
+            line = _set_line(p, s, b, W, ind_here, fmt, last=last_here and final_seg, stretch=not last_here,
+                             hangs=False)
+        lines.append(line)
         a = b
     return lines
 
