@@ -266,11 +266,14 @@ def _face_of(state: dict, arrays: dict[str, list[array]], path: str, data: bytes
     c2g_keys, c2g_values = arrays["charToGlyph"]
     w_keys, w_values = arrays["charWidths"]
     g_keys, g_lens, g_flat = arrays["glyphToChar"]
-    g2c: dict[int, list[int]] = {}
+    # tuples, not ReportLab's lists: ReportLab only reads them (appending is its HarfBuzz shaping's, which
+    # docgen does not use), and tuples of ints leave the garbage collector's lists, where the ~30,000 of a CJK
+    # face were scanned at every full collection for the life of the process
+    g2c: dict[int, tuple[int, ...]] = {}
     at = 0
     flat = g_flat.tolist()
     for g, n in zip(g_keys.tolist(), g_lens.tolist()):
-        g2c[g] = flat[at : at + n]
+        g2c[g] = tuple(flat[at : at + n])
         at += n
     face.charToGlyph = dict(zip(c2g_keys.tolist(), c2g_values.tolist()))
     face.charWidths = dict(zip(w_keys.tolist(), w_values.tolist()))
