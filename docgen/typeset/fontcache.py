@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
-FORMAT = 2
+FORMAT = 3
 MAGIC = b"DGRLTT1\n"
 _ARRAYS = ("charToGlyph", "charWidths", "glyphToChar", "hmetrics", "glyphPos")  # the large tables
 
@@ -73,12 +73,14 @@ def ttfont(name: str, path: str, index: int = 0):
 
 
 def _ink_of(face, path: str, index: int) -> dict[str, tuple | None]:
-    """The ink boxes docgen measures (full-width punctuation, the hyphen; Latin letters, whose ink may reach
-    past the advance at a line end) of the characters this face has, from the outlines as
+    """The ink boxes docgen measures (full-width punctuation, the hyphen; Latin letters and the general
+    punctuation of Latin text — dashes, quotes, the ellipsis —, whose ink may reach past the advance at a
+    line end) of the characters this face has, from the outlines as
     :func:`docgen.typeset.fonts._glyph_bounds` measures them (fontTools: once, here)."""
     from docgen.typeset import fonts
 
     latin = {chr(c) for c in range(0x21, 0x7F)} | {chr(c) for c in range(0xC0, 0x100)}
+    latin |= {chr(c) for c in range(0x2010, 0x2027)} | {chr(c) for c in range(0x2030, 0x203B)} | set("⋯⸺")
     chars = sorted(fonts.CJK_PUNCT | {"-"} | latin)
     if not any(ord(c) in face.charToGlyph for c in chars):
         return {}

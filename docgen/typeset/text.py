@@ -152,8 +152,9 @@ _FW_PUNCT = frozenset("！＂＃＄％＆＇（）＊＋，－．／：；＜＝
 
 @lru_cache(maxsize=1)
 def _pyphen():
-    import pyphen
-    return pyphen.Pyphen(lang="en_US", left=3, right=3)
+    # pyphen's en_US patterns, parsed once per machine (typeset/hyphencache.py), not in every process
+    from docgen.typeset.hyphencache import hyphenator
+    return hyphenator("en_US", left=3, right=3)
 
 
 @lru_cache(maxsize=4096)
