@@ -889,7 +889,8 @@ def _open_for_total_fit(p: _Para) -> None:
 
 
 def _total_fit(p: _Para, fmt: ParaFormat, w1: float, width: float, ind: float, final_seg: bool):
-    """The segment (glyph by glyph) broken where the sum of the lines' demerits is least: badness from the
+    """The segment (glyph by glyph, or word records opened where a break may fall inside them: see
+    :func:`_open_for_total_fit`) broken where the sum of the lines' demerits is least: badness from the
     extra space per stretchable boundary (or the share of squeezable punctuation used), penalties for
     hyphens, address breaks, two hyphens in a row and a 孤字 on the last line.  None when no way through
     keeps every line within the measure (first fit's last resorts then stand)."""
