@@ -8,6 +8,7 @@ refused (:class:`~docgen.errors.OutputError`), never replaced.  A temp file a ki
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import stat
@@ -117,6 +118,31 @@ def atomic_write(path: str | Path, data: bytes) -> Path:
             raise OutputError(f"{path}: cannot write: {e.strerror}") from None
         raise
     return path
+
+
+def write_sealed(path: str | Path, magic: bytes, body: bytes) -> bool:
+    """Write a cache entry atomically: ``magic``, the sha256 of ``body``, ``body``.  A cache that cannot be
+    written is not an error (False): the next process computes the entry again."""
+    from .errors import DocgenError
+
+    try:
+        atomic_write(path, magic + hashlib.sha256(body).digest() + body)
+    except (DocgenError, OSError):
+        return False
+    return True
+
+
+def read_sealed(path: str | Path, magic: bytes) -> memoryview | None:
+    """The body of an entry :func:`write_sealed` wrote, or None: no entry, another format's magic, or
+    bytes whose sha256 does not verify (damaged, truncated)."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError:
+        return None
+    head = len(magic) + 32
+    if raw[: len(magic)] != magic or hashlib.sha256(memoryview(raw)[head:]).digest() != raw[len(magic) : head]:
+        return None
+    return memoryview(raw)[head:]
 
 
 def file_lock(path: str | Path):

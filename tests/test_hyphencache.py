@@ -67,7 +67,7 @@ def test_a_verified_entry_that_does_not_decode_is_a_miss(cache):
     key = entry.stem
     for patterns in ["ab 1", "ab x 1", "ab 1 ", "", 7]:
         body = json.dumps({"key": key, "patterns": patterns}).encode("ascii")
-        entry.write_bytes(hyphencache.MAGIC + hashlib.sha256(body).hexdigest().encode("ascii") + b"\n" + body)
+        entry.write_bytes(hyphencache.MAGIC + hashlib.sha256(body).digest() + body)
         assert hyphencache._read(entry, key) is None, patterns
     assert hyphencache._read(entry, "another key") is None
 

@@ -14,7 +14,7 @@ ReportLab never reads an old entry.  The entry is never code (no pickle): a head
 (tagged for bytes, tuples and integer-keyed mappings), the ink boxes, and the five large tables as arrays of machine
 integers or floats, behind a magic string and the sha256 of everything after it.  An entry that does not
 verify, or does not decode to exactly what ReportLab needs, is a miss: the font is parsed as before
-and the entry written again (atomically, :func:`docgen._io.atomic_write`).  The file's bytes are read
+and the entry written again (atomically, :func:`docgen._io.write_sealed`).  The file's bytes are read
 for the key in any case: ReportLab keeps them to embed the subset.
 """
 
@@ -203,8 +203,7 @@ def _tables(face) -> dict[str, list[array]]:
 def _write(entry: Path, key: str, face) -> None:
     """Write the entry; a face this format cannot hold, or a cache folder that cannot be written, is not
     an error (the next process parses the font again)."""
-    from docgen._io import atomic_write
-    from docgen.errors import DocgenError
+    from docgen._io import write_sealed
 
     try:
         skip = ("_ttf_data", "_pdfScale", "docgen_ink", *_ARRAYS)
@@ -216,25 +215,17 @@ def _write(entry: Path, key: str, face) -> None:
     layout = [[name, a.typecode, len(a)] for name, group in arrays.items() for a in group]
     header = json.dumps({"key": key, "state": state, "ink": ink, "arrays": layout}, ensure_ascii=True).encode("ascii")
     body = len(header).to_bytes(8, "little") + header + b"".join(a.tobytes() for g in arrays.values() for a in g)
-    try:
-        atomic_write(entry, MAGIC + hashlib.sha256(body).digest() + body)
-    except (DocgenError, OSError):
-        pass
+    write_sealed(entry, MAGIC, body)
 
 
 def _read(entry: Path, key: str, path: str, data: bytes):
     """The parsed face of a verified entry, or None (no entry, or one that does not verify or decode)."""
-    try:
-        raw = entry.read_bytes()
-    except OSError:
+    from docgen._io import read_sealed
+
+    body = read_sealed(entry, MAGIC)
+    if body is None:
         return None
     try:
-        if (
-            raw[: len(MAGIC)] != MAGIC
-            or hashlib.sha256(raw[len(MAGIC) + 32 :]).digest() != raw[len(MAGIC) : len(MAGIC) + 32]
-        ):
-            return None
-        body = memoryview(raw)[len(MAGIC) + 32 :]
         n = int.from_bytes(body[:8], "little")
         header = json.loads(bytes(body[8 : 8 + n]).decode("ascii"))
         if header.get("key") != key:

@@ -9,11 +9,11 @@ here, one entry per dictionary::
 
 ``key`` is the sha256 of this module's format, pyphen's version and the dictionary file's size and
 sha256 — an edited dictionary or a new pyphen never reads an old entry.  The entry is plain JSON (never
-code): behind a magic line and the sha256 of everything after it, the key and each pattern's start
-offset and weights (one digit each, as pyphen parses them).  An entry that does not verify or decode is
-a miss: the dictionary is parsed by pyphen as before and the entry written again (atomically,
-:func:`docgen._io.atomic_write`).  A dictionary with nonstandard hyphenation (``ff=f`` alternatives,
-which pyphen keeps as ``DataInt`` objects) is not cached: pyphen itself is used for it.
+code): behind a magic line and the sha256 of everything after it (:func:`docgen._io.write_sealed`),
+the key and each pattern's start offset and weights (one digit each, as pyphen parses them).  An entry
+that does not verify or decode is a miss: the dictionary is parsed by pyphen as before and the entry
+written again, atomically.  A dictionary with nonstandard hyphenation (``ff=f`` alternatives, which
+pyphen keeps as ``DataInt`` objects) is not cached: pyphen itself is used for it.
 
 :class:`Hyphenator` finds the points in the cached patterns as ``pyphen.Pyphen.positions`` does
 (tests/test_hyphencache.py checks the two agree).  This module imports nothing heavy: what it reads is
@@ -28,8 +28,8 @@ import json
 import os
 from pathlib import Path
 
-FORMAT = 1
-MAGIC = b"DGHYPH1\n"
+FORMAT = 2
+MAGIC = b"DGHYPH2\n"
 
 
 class Hyphenator:
@@ -125,33 +125,27 @@ def _encode(patterns: dict) -> str | None:
 def _write(entry: Path, key: str, patterns: dict) -> None:
     """Write the entry; patterns this format cannot hold, or a cache folder that cannot be written, are
     not an error (the next process parses the dictionary again)."""
-    from docgen._io import atomic_write
-    from docgen.errors import DocgenError
+    from docgen._io import write_sealed
 
     encoded = _encode(patterns)
     if not encoded:
         return
-    body = json.dumps({"key": key, "patterns": encoded}, ensure_ascii=True, separators=(",", ":")).encode("ascii")
-    try:
-        atomic_write(entry, MAGIC + hashlib.sha256(body).hexdigest().encode("ascii") + b"\n" + body)
-    except (DocgenError, OSError):
-        pass
+    write_sealed(
+        entry,
+        MAGIC,
+        json.dumps({"key": key, "patterns": encoded}, ensure_ascii=True, separators=(",", ":")).encode("ascii"),
+    )
 
 
 def _read(entry: Path, key: str) -> dict[str, tuple[str, str]] | None:
     """The patterns of a verified entry, or None (no entry, or one that does not verify or decode)."""
-    try:
-        raw = entry.read_bytes()
-    except OSError:
-        return None
-    head = len(MAGIC) + 65  # the magic line, then the sha256 of the body in hex and a newline
-    if raw[: len(MAGIC)] != MAGIC or raw[head - 1 : head] != b"\n":
-        return None
-    body = raw[head:]
-    if hashlib.sha256(body).hexdigest().encode("ascii") != raw[len(MAGIC) : head - 1]:
+    from docgen._io import read_sealed
+
+    body = read_sealed(entry, MAGIC)
+    if body is None:
         return None
     try:
-        doc = json.loads(body.decode("ascii"))
+        doc = json.loads(bytes(body).decode("ascii"))
         if doc["key"] != key:
             return None
         fields = doc["patterns"].split(" ")
