@@ -481,6 +481,7 @@ def test_english_prose_fast_path_sets_like_the_general_path(stack):
     squeezing word spaces, dictionary hyphenation, compounds, punctuation that may not start or end a line,
     collapsed spaces, first-line width and indent — and the cases it leaves (a word wider than the line, a
     lone word to letterspace) must still come out right through the general path."""
+    from docgen.typeset.breaker import _refit
     from docgen.typeset.latin import latin_lines
     words = ("the of and typesetting automation High-quality e-mail Pydantic (see) [note] 50% 3.14 well-known "
              "internationalization supercalifragilisticexpialidocious a I re-render documents. quickly, Reports; "
@@ -490,7 +491,7 @@ def test_english_prose_fast_path_sets_like_the_general_path(stack):
     rng = random.Random(5)
     texts = [EN, "  " + EN.replace(" ", "   ", 5) + " "]
     texts += [" ".join(rng.choice(words) for _ in range(rng.randint(2, 90))) for _ in range(30)]
-    checked = fast = 0
+    checked = fast = refitted = 0
     for text in texts:
         for bold in (False, True):
             runs = [Run(text, TextStyle(stack, SIZE, bold=bold))]
@@ -500,7 +501,11 @@ def test_english_prose_fast_path_sets_like_the_general_path(stack):
                             ParaFormat(lang="en", align="right", hyphenate=False)):
                     for fw in (None, em * SIZE * 0.6):
                         got = break_lines(runs, em * SIZE, fmt, first_width=fw)
-                        fast += latin_lines(runs[0], em * SIZE, fmt, fw) is not None
+                        first = latin_lines(runs[0], em * SIZE, fmt, fw)
+                        fast += first is not None
+                        # the word-level total fit (first fit's lines rejected) was what set them
+                        refitted += (first is not None and _glyph_positions(first) != _glyph_positions(got)
+                                     and latin_lines(runs[0], em * SIZE, fmt, fw, _refit(fmt, SIZE)) is not None)
                         ref = break_lines(runs, em * SIZE, fmt, first_width=fw, reference=True)
                         a, b = _glyph_positions(got), _glyph_positions(ref)
                         assert len(a) == len(b)
@@ -511,6 +516,7 @@ def test_english_prose_fast_path_sets_like_the_general_path(stack):
                             assert (x[3] is None) == (y[3] is None) and (x[3] is None or abs(x[3] - y[3]) < 1e-6)
                         checked += 1
     assert fast > 0.6 * checked and checked - fast > 50          # both paths were exercised
+    assert refitted > 50                                        # and total fit on whole words
 
 
 def test_glyphs_land_where_set_across_font_subsets(stack):

@@ -25,7 +25,7 @@ from operator import add
 from typing import Any, Sequence
 
 from .fonts import cluster_face, clusters, is_cluster_inner
-from .latin import latin_lines
+from .latin import Refit, latin_lines
 from .text import (ANYWHERE, BREAK, CJK, EMERGENCY, EPS, HANGABLE, HYPHEN_POINT, LATIN, NO_BREAK, NO_END,
                    NO_START, NO_STRETCH_PAIRS, PUNCT, SPACE, Line, ParaFormat, Piece, Run, TextStyle, char_info,
                    compound_parts, describe, hyphen_points, hyphenatable, kind_of, overhang)
@@ -692,17 +692,11 @@ def break_lines(runs: Sequence[Run], width: float, fmt: ParaFormat, *,
         if line is not None:
             return [line]
         if not reference and fmt.lang == "en" and not fmt.grid_pitch and not fmt.tracking:
-            fast = latin_lines(runs[0], width, fmt, first_width)
-            if fast is not None and (not _total_fit_applies(fmt, len(runs[0].text))
-                                     or _acceptable(fast, fmt, (runs[0].style.size,))):
-                return fast                         # else total fit, as the general path would
-            if fast and "\n" not in runs[0].text and "\u2028" not in runs[0].text:
-                # one segment whose first fit (the fast path's lines) failed: total fit directly, not
-                # first fit again by the general path
-                q = _build(_segments(runs, fmt.lang)[0], fmt)    # word records: see _open_for_total_fit
-                w1 = (width if first_width is None else first_width) - fmt.first_indent
-                better = _total_fit(q, fmt, w1, width, fmt.first_indent, True)
-                return fast if better is None else better
+            # first fit on whole words, and where its lines are not acceptable total fit on whole words too
+            refit = _refit(fmt, runs[0].style.size) if _total_fit_applies(fmt, len(runs[0].text)) else None
+            fast = latin_lines(runs[0], width, fmt, first_width, refit)
+            if fast is not None:
+                return fast
     # word and Han-run records pay where lines hold many of them; in narrow columns nearly every line end
     # splits one, and characters are cheaper (same result either way)
     words = (not reference and not fmt.grid_pitch and not fmt.tracking
@@ -845,6 +839,12 @@ _TOTAL_FIT_MAX = 20000         # glyphs: longer segments (pathological input) st
 def _total_fit_applies(fmt: ParaFormat, n: int) -> bool:
     # a character grid and hanging punctuation keep their own first-fit rules
     return fmt.align == "justify" and not fmt.grid_pitch and not fmt.hang_punct and n <= _TOTAL_FIT_MAX
+
+
+def _refit(fmt: ParaFormat, size: float) -> Refit:
+    """Total fit's terms for the English fast path (typeset/latin.py), which finds it on whole words."""
+    return Refit(lambda lines: _acceptable(lines, fmt, (size,)), _UNIT["en"], _WINDOW["en"], _PEN_HYPHEN ** 2,
+                 _DEM_HYPHENS)
 
 
 def _orphan(text: str) -> bool:

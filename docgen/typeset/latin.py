@@ -7,8 +7,9 @@ way.
 """
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from itertools import accumulate
+from typing import Callable, NamedTuple
 
 from .text import (ANYWHERE, BREAK, EPS, HYPHEN_POINT, LATIN, NO_BREAK, NO_END, NO_START, Line, ParaFormat,
                    Piece, Run, TextStyle, char_info, compound_parts, describe, hyphen_points, hyphenatable, overhang)
@@ -16,6 +17,18 @@ from .text import (ANYWHERE, BREAK, EPS, HYPHEN_POINT, LATIN, NO_BREAK, NO_END, 
 _LATIN_TOKENS: dict = {}                        # style -> word -> (width, face), or None when not one face
 _LATIN_TOKENS_MAX = (8, 20000)                  # styles, words per style: ~5 MB a style at most
 _UNSEEN = object()
+
+
+class Refit(NamedTuple):
+    """What :func:`latin_lines` needs to replace an unacceptable first fit by the total-fit optimum, as the
+    general breaker's total fit (typeset/breaker.py) defines it: its acceptance test of first fit's lines
+    and its constants (em of the font size; penalties and demerits as there)."""
+
+    accept: Callable[[list], bool]
+    unit: float             # em of extra space per word space at which a line's badness is 100
+    window: float           # em: looser line ends than this are not considered (but the last one)
+    hyphen: float           # demerits of a hyphenated line end
+    hyphens: float          # ... added for a second hyphen in a row
 
 
 def _latin_token(st: TextStyle, info: dict, tok: str):
@@ -35,7 +48,8 @@ def _latin_token(st: TextStyle, info: dict, tok: str):
     return w, face
 
 
-def latin_lines(run: Run, width: float, fmt: ParaFormat, first_width: float | None) -> list[Line] | None:
+def latin_lines(run: Run, width: float, fmt: ParaFormat, first_width: float | None,
+                refit: Refit | None = None) -> list[Line] | None:
     """English prose — one style, printable ASCII, one face, no URL — broken on whole words.
 
     The lines are the ones the general breaker sets (same breaks, hyphens, squeezing and word spacing; a
@@ -44,7 +58,12 @@ def latin_lines(run: Run, width: float, fmt: ParaFormat, first_width: float | No
     rules (push in by squeezing word spaces to 4/5, dictionary hyphenation of that word, pull out to the
     last allowed break).  Returns None — the caller takes the general path — for anything rarer: a word
     wider than the line, a lone word that would need letterspacing, a slash, an at sign or an underscore (an address or
-    identifier the general breaker may break inside), hanging punctuation."""
+    identifier the general breaker may break inside), hanging punctuation.
+
+    With ``refit``, first fit's lines that ``refit.accept`` rejects are replaced by the general breaker's
+    total fit, found here on whole words (the same candidate breaks, badness and demerits); None — the
+    general path — where a candidate line would be a lone word to letterspace, whose badness the general
+    breaker reckons per glyph record."""
     text = run.text
     if fmt.hang_punct or "/" in text or "@" in text or "_" in text or not text.isascii() or not text.isprintable():
         return None
@@ -132,6 +151,9 @@ def latin_lines(run: Run, width: float, fmt: ParaFormat, first_width: float | No
     def hyphenate_at(j, q):                         # the dictionary's points of the word a line end falls in
         if not hyph or q == 0 or q == L[j] or j in marks:
             return
+        mark(j)
+
+    def mark(j):
         got = marks[j] = set()
         t = toks[j]
         a, b = 0, L[j]
@@ -243,4 +265,100 @@ def latin_lines(run: Run, width: float, fmt: ParaFormat, first_width: float | No
         j, q = b
         if q == L[j] and j < m - 1:                 # a line never starts with a space
             j, q = j + 1, 0
-    return lines
+    if refit is None or refit.accept(lines):
+        return lines
+
+    # total fit on whole words: the candidate breaks are the word starts and, inside words, compound hyphens
+    # and the dictionary's points; per candidate its glyph position, the width to the last glyph the line
+    # keeps, the word spaces before that glyph and the ink past it
+    if hyph:
+        for j in range(m):
+            if j not in marks:
+                mark(j)
+    cands = []                                      # (j, q, kind, position, width to it, spaces, ink)
+    ov: dict = {}
+
+    def ink(c):
+        o = ov.get(c)
+        if o is None:
+            o = ov[c] = overhang(face, c) * size
+        return o
+
+    for j in range(m):
+        t = toks[j]
+        if j and not (t[0] in NO_START or toks[j - 1][-1] in NO_END):
+            cands.append((j, 0, BREAK, CT[j], E[j - 1], j - 1, ink(toks[j - 1][-1])))
+        got = marks.get(j)
+        if got or "-" in t:
+            pj = pre(j)
+            for q in range(1, L[j]):
+                r = inner_brk(t, q)
+                if r == BREAK:
+                    cands.append((j, q, BREAK, CT[j] + pj[q], CT[j] + pj[q], j, ink(t[q - 1])))
+                elif r == ANYWHERE and got and q in got:
+                    cands.append((j, q, HYPHEN_POINT, CT[j] + pj[q], CT[j] + pj[q] + hyw, j, ink(t[q - 1])))
+    cands.append((m - 1, L[m - 1], BREAK, E[m - 1], E[m - 1], m - 1, ink(toks[m - 1][-1])))
+    cj, cq, ck, cp, ce, cs, co = map(list, zip(*cands))
+    nc = len(cj)
+    unit, window = refit.unit * size, refit.window * size
+    inf = float("inf")
+    best = [inf] * nc
+    prev = [-1] * nc
+    hyl = [False] * nc
+    w1 = (width if first_width is None else first_width) - fmt.first_indent
+    for a in range(-1, nc - 1):
+        if a < 0:
+            d0, hy0, base, sj, W, lo = 0.0, False, 0.0, 0, w1, 0
+        else:
+            d0 = best[a]
+            if d0 == inf:
+                continue
+            hy0, base, sj, W, lo = hyl[a], cp[a], cj[a], width, a + 1
+        lim = W + EPS
+        ci = max(bisect_left(cp, base + W - window) - 1, lo)
+        while ci < nc:
+            b = ci
+            ci += 1
+            w = ce[b] - base
+            k = cs[b] - sj
+            shrink = k * sq
+            if w - shrink + co[b] > lim:
+                break
+            slack = W - w
+            last = ci == nc
+            if slack < -EPS:
+                bad = 100.0 * (-slack / shrink) ** 3
+            elif last:
+                bad = 0.0
+            elif k:
+                bad = 100.0 * (slack / k / unit) ** 3
+            elif slack < 0.05 * size:
+                bad = 0.0
+            else:
+                return None                         # a lone word to letterspace: the general breaker
+            dem = (10.0 + bad) ** 2
+            hy = not last and ck[b] == HYPHEN_POINT
+            if hy:
+                dem += refit.hyphen + (refit.hyphens if hy0 else 0.0)
+            tot = d0 + dem
+            if tot < best[b] - 1e-9:
+                best[b], prev[b], hyl[b] = tot, a, hy
+    if best[-1] == inf:
+        return lines                                # no way through: first fit stands
+    ends = []
+    b = nc - 1
+    while b >= 0:
+        ends.append(b)
+        b = prev[b]
+    out: list[Line] = []
+    j, q = 0, 0
+    for b in reversed(ends):
+        first = not out
+        indent = fmt.first_indent if first else 0.0
+        W = (first_width if (first and first_width is not None) else width) - indent
+        line = set_line(j, q, cj[b], cq[b], W, indent, b == nc - 1)
+        if line is None:
+            return None
+        out.append(line)
+        j, q = cj[b], cq[b]
+    return out
