@@ -136,6 +136,22 @@ def test_same_spec_gives_the_same_bytes():
     assert a == b
 
 
+def test_the_break_memo_leaves_the_garbage_collector_nothing_to_scan():
+    """Services render for days: the lines a process keeps for repeated text must not be objects that the
+    garbage collector scans at every full collection (as Line and Piece objects they doubled its pauses), and a
+    render from the memo must give the same bytes as one that breaks every line."""
+    import gc
+    from docgen.typeset import flowables
+    flowables.BREAK_MEMO.clear()
+    fresh = docgen.render(EXAMPLES / "west-lake-guide.yaml").pdf
+    again = docgen.render(EXAMPLES / "west-lake-guide.yaml").pdf
+    assert again == fresh
+    for _ in range(5):               # the collector untracks a tuple once it has seen its items untracked
+        gc.collect()
+    assert len(flowables.BREAK_MEMO) > 10
+    assert not any(gc.is_tracked(k) or gc.is_tracked(v) for k, v in flowables.BREAK_MEMO.items())
+
+
 def test_fonts_are_embedded_truetype_no_base14(rendered):
     for name, res in rendered.items():
         fs = fonts(res.pdf)

@@ -16,16 +16,73 @@ from reportlab.platypus.flowables import Flowable, KeepTogether, UseUpSpace
 
 from .breaker import break_lines, quick_line
 from .structure import artifact, marked, structure_of
-from .text import Line, ParaFormat, Run
+from .text import Line, ParaFormat, Piece, Run
 from .textobject import draw_line, draw_lines
 
 _EPS = 1e-6
-# Line breaks are kept per process, least recently used dropped first: the second pass of a two-pass
-# layout, the editions of one spec and the documents of a batch set repeated text (boilerplate, headings,
-# table headers) without breaking it again.  Lines are never mutated after breaking, so sharing is safe.
-BREAK_MEMO_SIZE = 8000             # ~5 kB an entry: about 40 MB at most
+# Line breaks are kept per process, least recently used dropped first: the editions of one spec and the
+# documents of a batch set repeated text (boilerplate, headings, table headers) without breaking it again.
+# Entries are plain tuples of numbers and strings (styles, formats and faces by number: _token), which the
+# garbage collector stops scanning: as Line and Piece objects, a memo of a few thousand paragraphs doubled
+# the time of every full collection in the process.  Within one render (the two passes of a two-pass
+# layout) the lines themselves are shared, through the Typesetter's own memo; they are never mutated.
+BREAK_MEMO_SIZE = 8000             # ~3 kB an entry: about 25 MB at most
 BREAK_MEMO: "OrderedDict" = OrderedDict()
 BREAK_MEMO_LOCK = threading.Lock()
+_TOKENS: dict = {}                 # a style, format or face -> its number in the memo's keys and entries
+_OBJECTS: list = []                # ... and back
+_TOKENS_MAX = 20000                # more distinct styles than this (pathological): the rest is not memoized
+
+
+def _token(o) -> int | None:
+    """The number of a style, format or face (under BREAK_MEMO_LOCK); None once there are too many."""
+    t = _TOKENS.get(o)
+    if t is None:
+        if len(_OBJECTS) >= _TOKENS_MAX:
+            return None
+        t = _TOKENS[o] = len(_OBJECTS)
+        _OBJECTS.append(o)
+    return t
+
+
+def _memo_key(runs: Sequence[Run], width: float, fmt: ParaFormat) -> tuple | None:
+    parts = []
+    for r in runs:
+        t = _token(r.style)
+        if t is None:
+            return None
+        parts.append((r.text, t))
+    f = _token(fmt)
+    return None if f is None else (tuple(parts), round(width, 3), f)
+
+
+def _pack_piece(pc: Piece) -> tuple | None:
+    f = _token(pc.face)
+    if f is None:
+        return None
+    return (pc.x, pc.text, f, pc.size, pc.char_space, tuple(pc.color), pc.href, pc.underline, pc.width, pc.rise,
+            pc.word_space, tuple(pc.spaces))
+
+
+def _pack(lines: list[Line]) -> tuple | None:
+    """Lines as nested tuples of numbers and strings (under BREAK_MEMO_LOCK); None if a face has no number."""
+    out = []
+    for ln in lines:
+        pieces = tuple(map(_pack_piece, ln.pieces))
+        hy = None if ln.hyphen is None else _pack_piece(ln.hyphen)
+        if None in pieces or (hy is None and ln.hyphen is not None):
+            return None
+        out.append((pieces, ln.width, ln.ascent, ln.descent, ln.last, hy))
+    return tuple(out)
+
+
+def _unpack_piece(t: tuple) -> Piece:
+    return Piece(t[0], t[1], _OBJECTS[t[2]], *t[3:])
+
+
+def _unpack(packed: tuple) -> list[Line]:
+    return [Line(list(map(_unpack_piece, pieces)), w, a, d, last, None if hy is None else _unpack_piece(hy))
+            for pieces, w, a, d, last, hy in packed]
 
 
 def _doc(canv):
@@ -61,7 +118,7 @@ class TextBlock(Flowable):
         self._width = None
         self.on_draw = on_draw                # called with (canvas, block) when drawn: outlines, TOC
         self.bullet = bullet                  # colour of a list bullet, drawn as a shape (not text)
-        self.memo = memo                      # shared line-break results (see Typesetter)
+        self.memo = memo                      # the render's line-break results (see BREAK_MEMO)
 
     # -- layout ------------------------------------------------------------------------------------------
     def lines(self, width: float) -> list[Line]:
@@ -75,19 +132,29 @@ class TextBlock(Flowable):
             elif self.memo is None:
                 self._cache = break_lines(self.runs, w, self.fmt)
             else:
-                key = (tuple(self.runs), round(w, 3), self.fmt)
-                # renders on other threads share the memo: look up and evict under its lock (an entry
-                # evicted between get and move_to_end would raise), break the lines outside it
-                with BREAK_MEMO_LOCK:
-                    got = self.memo.get(key)
-                    if got is not None:
-                        self.memo.move_to_end(key)      # least recently used goes first
+                live = self.memo                        # this render's lines (see BREAK_MEMO)
+                lkey = (tuple(self.runs), round(w, 3), self.fmt)
+                got = live.get(lkey)
                 if got is None:
-                    got = break_lines(self.runs, w, self.fmt)
+                    # renders on other threads share the memo: look up and evict under its lock (an entry
+                    # evicted between get and move_to_end would raise), break the lines outside it
                     with BREAK_MEMO_LOCK:
-                        self.memo[key] = got
-                        if len(self.memo) > BREAK_MEMO_SIZE:
-                            self.memo.popitem(last=False)
+                        key = _memo_key(self.runs, w, self.fmt)
+                        packed = BREAK_MEMO.get(key) if key is not None else None
+                        if packed is not None:
+                            BREAK_MEMO.move_to_end(key)  # least recently used goes first
+                    if packed is not None:
+                        got = _unpack(packed)
+                    else:
+                        got = break_lines(self.runs, w, self.fmt)
+                        if key is not None:
+                            with BREAK_MEMO_LOCK:
+                                packed = _pack(got)
+                                if packed is not None:
+                                    BREAK_MEMO[key] = packed
+                                    if len(BREAK_MEMO) > BREAK_MEMO_SIZE:
+                                        BREAK_MEMO.popitem(last=False)
+                    live[lkey] = got
                 self._cache = got
             self._width = width
         return self._cache

@@ -128,12 +128,14 @@ def _spans(line: Line, uncovered) -> list[tuple[int, int, int, int, str]] | None
         t = pc.text
         if len(t) > 1 and pc.char_space > _SPREAD * pc.size and t[0] >= "\u2e80":
             ivs = [(0, len(t))]  # Han characters spread apart: read as one run, not as spaced-out words
-        else:
+        elif pc.spaces or uncovered is not None:
             ivs = [(o - 1, o + 1) for o in pc.spaces if o > 0]  # a space that vanished inside the piece
             bad = uncovered(pc) if uncovered is not None else None
             if bad:
                 ivs += [(i, i + 1) for i, ch in enumerate(t) if ch in bad]
             ivs.sort()
+        else:
+            ivs = []
         for a, b in ivs:
             if marks and marks[-1][2] == j and marks[-1][3] >= a:
                 marks[-1][3] = max(marks[-1][3], b)
@@ -262,6 +264,7 @@ def draw_lines(canvas, placed, tag=None) -> None:
     mode = 0
     emboldened = False
     extras = []  # lines with underlines, links or a hyphen
+    unc = _uncovered if NOTDEF else None  # no glyph was ever drawn as .notdef: nothing to look for
     for i, (line, x0, baseline) in enumerate(placed):
         if st is None and span_end < 0 and _joins(line) and i + 1 < len(placed):
             # untagged: the hyphenated word's halves are still read as one word
@@ -323,7 +326,7 @@ def draw_lines(canvas, placed, tag=None) -> None:
         if line.hyphen is not None:
             extras.append((line, x0, baseline, i))
         y = " %.3f Tm" % baseline
-        spans = _spans(line, _uncovered) if span_end < 0 and line.pieces else None
+        spans = _spans(line, unc) if span_end < 0 and line.pieces else None
         events: dict[int, dict[int, list[str]]] | None = None  # piece -> glyph offset -> operators before it
         if spans is not None:
             events = {}
@@ -379,24 +382,26 @@ def draw_lines(canvas, placed, tag=None) -> None:
                 spaced = pcs or pws
                 strings, o = 0, 0
                 cuts = sorted(at)
+                ci, nc = 0, len(cuts)
                 for sub, chunk in chunks:
-                    if o in at:
-                        code.extend(at.pop(o))
                     if sub != subset:
+                        if ci < nc and cuts[ci] == o:
+                            code.extend(at[o])
+                            ci += 1
                         subset = sub
                         add(_subset_font(font, doc, tabs, sub, size))
-                    a = 0
-                    while a < len(chunk):
-                        if o in at:
-                            code.extend(at.pop(o))
-                        nxt = next((c for c in cuts if c > o), None)
-                        b = len(chunk) if nxt is None else min(len(chunk), a + nxt - o)
+                    a, n = 0, len(chunk)
+                    while a < n:
+                        if ci < nc and cuts[ci] == o:
+                            code.extend(at[o])
+                            ci += 1
+                        b = n if ci == nc else min(n, a + cuts[ci] - o)
                         add(("[0 (%s)] TJ" if strings and spaced else "(%s) Tj") % escape(chunk[a:b]))
                         strings += 1
                         o += b - a
                         a = b
-                if o in at:
-                    code.extend(at.pop(o))
+                if ci < nc:
+                    code.extend(at[cuts[ci]])
                 continue
             if len(chunks) == 1:
                 sub, chunk = chunks[0]
