@@ -364,6 +364,13 @@ def _build(p: _Para, fmt: ParaFormat) -> _Para:
               if ka != CJK or kb != CJK or b in NO_START or m or b in _FW_DIGITS]:
         a, b = ch[i - 1], ch[i]
         ka, kb = kind[i - 1], kind[i]
+        if ka + kb == CJK + PUNCT and ka != kb and not (mono[i - 1] and mono[i]):
+            # a Han run and a mark (most boundaries of a Chinese paragraph that are examined): stretchable,
+            # no gap; only the break rules below apply
+            if b in NO_START or a in NO_END or (a in _FW_DIGITS and b in "．，") or (
+                    a in "．，" and b in _FW_DIGITS and i >= 2 and ch[i - 2][-1] in _FW_DIGITS):
+                brk[i] = NO_BREAK
+            continue
         stre[i] = ka == SPACE or not (kb == SPACE or (ka == LATIN and kb == LATIN) or (a == b and b in NO_STRETCH_PAIRS)
                                       or (ka == CJK and kb == CJK and lang == "en"))
         # the ¼ em CJK–Latin space (CLREQ 3.4.1) goes only between Han/kana and a Latin letter or digit: not
