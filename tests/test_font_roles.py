@@ -292,6 +292,19 @@ def test_a_line_never_breaks_inside_an_emoji_cluster_and_one_face_draws_it():
                     assert any(c in p.text for p in ln.pieces), (width, c)
 
 
+def test_a_paragraph_with_emoji_clusters_keeps_its_newlines_and_spaces():
+    """Forced line breaks and collapsed spaces around clusters (a render used to fail on 你好👍🏻世界 + newline)."""
+    from docgen.typeset.breaker import break_lines
+    from docgen.typeset.text import ParaFormat, Run, TextStyle
+    stack = FontStack((family("NotoSerif-Regular.ttf"),), (family("NotoSerifSC-Regular.ttf"),))
+    st = TextStyle(stack, 12)
+    for text, want in (("你好👍🏻世界\n第二行", ["你好👍🏻世界", "第二行"]),
+                       ("Hello 👍🏻 world\nsecond 🇨🇳 line", ["Hello 👍🏻 world", "second 🇨🇳 line"]),
+                       ("你好 👍🏻 世界", ["你好👍🏻世界"])):
+        lines = break_lines([Run(text, st)], 300, ParaFormat(align="left", lang="en" if "Hello" in text else "zh"))
+        assert ["".join(p.text for p in ln.pieces) for ln in lines] == want
+
+
 def test_a_role_can_name_a_copy_of_a_bundled_font_installed_in_a_system_folder(system_dir):
     import shutil
     shutil.copy(BUNDLED_DIR / "NotoSansSC-Regular.ttf", system_dir / "simkai.ttf")   # any name: read, not guessed

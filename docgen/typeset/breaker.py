@@ -149,8 +149,8 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
                         t = info[cl] = describe(st, cl, lang)
                     if t.__class__ is str:
                         if t == "\n":
-                            segs.append(cur)
-                            cur = []
+                            segs.append((cur, spaced))
+                            cur, spaced = [], set()
                             add = cur.append
                             pending = None
                         elif cur:
@@ -158,7 +158,7 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
                         continue
                     recs = [t]
                 if pending is not None:
-                    pending = _keep_space(cur, pending, recs[0])
+                    pending = _keep_space(cur, pending, recs[0], spaced)
                 cur.extend(recs)
             continue
         if words:
@@ -180,9 +180,22 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
                     continue
                 seq = part                      # mixed faces: character by character
             else:
-                if part == " " and not st.mono:   # the usual word space: collapsed like any other
-                    if cur:
-                        pending = st
+                if len(part) == 1:              # the usual separator, one mark or space: as the loop below
+                    t = info.get(part)
+                    if t is None:
+                        t = info[part] = describe(st, part, lang)
+                    if t.__class__ is str:
+                        if t == "\n":
+                            segs.append((cur, spaced))
+                            cur, spaced = [], set()
+                            add = cur.append
+                            pending = None
+                        elif cur:
+                            pending = st
+                        continue
+                    if pending is not None:
+                        pending = _keep_space(cur, pending, t, spaced)
+                    add(t)
                     continue
                 if not part:
                     continue
