@@ -133,16 +133,17 @@ class TextBlock(Flowable):
                 self._cache = break_lines(self.runs, w, self.fmt)
             else:
                 live = self.memo                        # this render's lines (see BREAK_MEMO)
-                lkey = (tuple(self.runs), round(w, 3), self.fmt)
-                got = live.get(lkey)
-                if got is None:
-                    # renders on other threads share the memo: look up and evict under its lock (an entry
-                    # evicted between get and move_to_end would raise), break the lines outside it
-                    with BREAK_MEMO_LOCK:
-                        key = _memo_key(self.runs, w, self.fmt)
-                        packed = BREAK_MEMO.get(key) if key is not None else None
+                # renders on other threads share the memo: look up and evict under its lock (an entry
+                # evicted between get and move_to_end would raise), break the lines outside it
+                with BREAK_MEMO_LOCK:
+                    key = _memo_key(self.runs, w, self.fmt)
+                    got = live.get(key) if key is not None else None
+                    packed = None
+                    if got is None and key is not None:
+                        packed = BREAK_MEMO.get(key)
                         if packed is not None:
                             BREAK_MEMO.move_to_end(key)  # least recently used goes first
+                if got is None:
                     if packed is not None:
                         got = _unpack(packed)
                     else:
@@ -154,7 +155,8 @@ class TextBlock(Flowable):
                                     BREAK_MEMO[key] = packed
                                     if len(BREAK_MEMO) > BREAK_MEMO_SIZE:
                                         BREAK_MEMO.popitem(last=False)
-                    live[lkey] = got
+                    if key is not None:
+                        live[key] = got
                 self._cache = got
             self._width = width
         return self._cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from itertools import accumulate
+from operator import itemgetter
 from typing import Callable, NamedTuple
 
 from .text import (ANYWHERE, BREAK, EPS, HYPHEN_POINT, LATIN, NO_BREAK, NO_END, NO_START, Line, ParaFormat,
@@ -17,6 +18,7 @@ from .text import (ANYWHERE, BREAK, EPS, HYPHEN_POINT, LATIN, NO_BREAK, NO_END, 
 _LATIN_TOKENS: dict = {}                        # style -> word -> (width, face), or None when not one face
 _LATIN_TOKENS_MAX = (8, 20000)                  # styles, words per style: ~5 MB a style at most
 _UNSEEN = object()
+_ADVANCE = itemgetter(5)                        # a glyph record's advance (pt)
 
 
 class Refit(NamedTuple):
@@ -106,8 +108,10 @@ def latin_lines(run: Run, width: float, fmt: ParaFormat, first_width: float | No
     def pre(j):                                     # the width before each character of word j
         got = prefix.get(j)
         if got is None:
-            got = prefix[j] = list(accumulate(((info.get(c) or describe(st, c, "en"))[5] for c in toks[j]),
-                                              initial=0.0))
+            recs = list(map(info.get, toks[j]))
+            if None in recs:
+                recs = [r or describe(st, c, "en") for r, c in zip(recs, toks[j])]
+            got = prefix[j] = list(accumulate(map(_ADVANCE, recs), initial=0.0))
         return got
 
     # A glyph position is (word j, offset q): q < len(word) a character, q == len(word) the space after it
