@@ -338,6 +338,10 @@ def _context(doc: Document, edition: str, theme: Theme, data=None, index: dict |
                 parts.append('<t lang="%s">%s</t>' % (escape(lang), escape(v)))
         return Markup("".join(parts))
 
+    def cells(row) -> Markup:
+        """A table row's cells as <cell> elements (what a loop of <cell>{{ t(c) }}</cell> writes, in one call)."""
+        return Markup("".join("<cell>%s</cell>" % t(c) for c in row))
+
     def pick(text, lang=None) -> str:
         """The text in one language (the edition's primary by default), for attributes and headers."""
         if text is None:
@@ -369,7 +373,7 @@ def _context(doc: Document, edition: str, theme: Theme, data=None, index: dict |
     return {
         "meta": meta, "cover": cover, "blocks": blocks_of(doc.body, "body"), "languages": list(langs),
         "edition": edition, "mode": edition,
-        "t": t, "pick": pick, "theme": {"name": theme.name, "toc_depth": theme.toc_depth},
+        "t": t, "cells": cells, "pick": pick, "theme": {"name": theme.name, "toc_depth": theme.toc_depth},
         "gongwen": gongwen,
         # the data stage's results: typed parameters and each source's rows (data, never markup: autoescaped)
         "params": dict(data.params) if data is not None else {},
