@@ -375,8 +375,16 @@ def draw_lines(canvas, placed, tag=None) -> None:
                 if not extras or extras[-1][0] is not line:
                     extras.append((line, x0, baseline, i))
             add("%s%.3f%s" % (flip, x0 + pc.x, y))
-            chunks = _encode(font, doc, pc.text, tabs)
             at = events.get(j) if events is not None else None
+            text = pc.text
+            if not at and -1 not in tabs[1] and tabs[2].issuperset(text):
+                # the usual piece: glyphs with codes already, in a font of one subset (_encode's first case)
+                if subset != 0:
+                    subset = 0
+                    add(_subset_font(font, doc, tabs, 0, size))
+                add("(%s) Tj" % escape(text.translate(tabs[0]).encode("latin-1")))
+                continue
+            chunks = _encode(font, doc, text, tabs)
             if at:
                 # operators between glyphs: the encoded strings cut there (one byte a glyph)
                 spaced = pcs or pws
