@@ -259,7 +259,8 @@ def draw_lines(canvas, placed, tag=None) -> None:
     page = canvas.getPageNumber() - 1 if st is not None else 0
     canvas_rgb = _rgb(getattr(canvas, "_fillColorObj", None))
     color = canvas_rgb
-    font = subset = cs = ws = tabs = None
+    font = subset = cs = ws = None
+    tabs: tuple = ()
     size = rise = 0.0
     mode = 0
     emboldened = False
