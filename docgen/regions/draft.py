@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
-import io
 import math
+import struct
+import zlib
 from pathlib import Path
 from typing import Sequence
 
@@ -34,6 +35,24 @@ def _font(size: int, bold: bool = True):
         if p.is_file():
             return ImageFont.truetype(str(p), size)
     return ImageFont.load_default(size)
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png(img) -> bytes:
+    """An RGB picture as PNG: every row's filter type 0 (none), zlib level 1.  A placeholder is decoded once,
+    by the typesetter, and not cached; Pillow's encoder (a filter chosen per row, level 6) takes ~4x as long
+    to write it (~30 ms against ~7 for a cover and a body picture) and the decoder ~3x as long to read it
+    back, for a file a quarter smaller.  The same pixels either way (the PDF holds the pixels, not the PNG)."""
+    w, h = img.size
+    # the raw encoder's stride pads each row with a zero byte: a row's filter byte, one row late
+    rows = img.tobytes("raw", "RGB", 3 * w + 1)
+    z = zlib.compressobj(1)
+    idat = z.compress(b"\0") + z.compress(memoryview(rows)[:-1]) + z.flush()
+    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8 bits, RGB, deflate, filter method 0, no interlace
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
 
 
 class DraftBackend:
@@ -62,13 +81,14 @@ class DraftBackend:
         w, h = max(16, round(req.width * scale)), max(16, round(req.height * scale))
         digest = hashlib.sha256(f"{req.prompt}\x00{req.seed}".encode("utf-8")).digest()
         sky, hill1, hill2, ink = _palette(digest)
-        img = Image.new("RGB", (w, h), sky)
-        d = ImageDraw.Draw(img)
-        # vertical gradient
+        # vertical gradient: one colour a row, drawn as a 1-pixel column and widened (nearest: each row one
+        # colour, as a line across the row draws it, without a call per row)
+        column = bytearray()
         for y in range(h):
             f = y / max(1, h - 1)
-            c = tuple(int(sky[i] * (1 - 0.35 * f) + hill1[i] * 0.35 * f) for i in range(3))
-            d.line([(0, y), (w, y)], fill=c)
+            column += bytes(int(sky[i] * (1 - 0.35 * f) + hill1[i] * 0.35 * f) for i in range(3))
+        img = Image.frombytes("RGB", (1, h), bytes(column)).resize((w, h), Image.Resampling.NEAREST)
+        d = ImageDraw.Draw(img)
         # a sun and two ranges of soft hills, positions from the hash
         sx, sy, sr = w * (0.2 + 0.6 * digest[1] / 255), h * (0.18 + 0.2 * digest[2] / 255), min(w, h) * 0.09
         d.ellipse([sx - sr, sy - sr, sx + sr, sy + sr], fill=(255, 250, 235))
@@ -83,10 +103,8 @@ class DraftBackend:
         if text:
             self._display_text(img, text, ink)
         self._mark(img)
-        buf = io.BytesIO()
-        img.save(buf, format="PNG", optimize=False)
         return RegionImage(
-            png=buf.getvalue(), width=w, height=h, backend=self.name, placeholder=True,
+            png=_png(img), width=w, height=h, backend=self.name, placeholder=True,
             info={"backend": "draft", "seed": req.seed, "prompt_hash": req.prompt_hash(),
                   "path": "draft-text" if text else "draft"})
 
