@@ -290,7 +290,10 @@ class _LayoutEnvironment(ImmutableSandboxedEnvironment):
 @functools.lru_cache(maxsize=32)
 def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
     """One sandboxed environment per layout folder and process: templates compile once (Jinja reloads a
-    template whose file changed)."""
+    template whose file changed), and once across processes (their code kept in docgen's cache folder:
+    :mod:`docgen.layout.bytecode`)."""
+    from .bytecode import for_environment
+
     paths = [str(folder)]
     sh = shared_dir()
     if sh is not None:
@@ -299,6 +302,7 @@ def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
         loader=_ConfinedLoader(paths), autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True)
     env.globals["range"] = _counted_range
+    env.bytecode_cache = for_environment(env)
     return env
 
 
