@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 import docgen
@@ -153,3 +155,12 @@ def test_a_heading_taller_than_the_page_renders(tmp_path, spec):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-500:]
     assert int(out.stdout.strip()) >= 4
+
+
+@given(st.text(max_size=30))
+def test_any_cjk_is_the_range_from_u2e80_up(text):
+    import re
+
+    from docgen.layout.tree import _any_cjk
+
+    assert _any_cjk(text) == bool(re.search("[\u2e80-\U0010ffff]", text))
