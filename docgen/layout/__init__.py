@@ -97,14 +97,14 @@ _THEME_DATA: dict = {}     # theme.yaml path -> ((mtime_ns, size), parsed data):
 
 
 def _read_theme_data(folder: Path) -> dict:
-    from ..spec.load import parse_yaml
+    from .themecache import parsed
     path = folder / "theme.yaml"
     try:
         st = path.stat()
         stamp = (st.st_mtime_ns, st.st_size)
         hit = _THEME_DATA.get(path)
         if hit is None or hit[0] != stamp:
-            data, _ = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+            data = parsed(path.read_text(encoding="utf-8"), str(path))     # across processes: layout/themecache.py
             if len(_THEME_DATA) > 64:
                 _THEME_DATA.clear()
             hit = _THEME_DATA[path] = (stamp, data or {})
