@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,11 +209,26 @@ def check_document(doc: Document, root: Path, *, params: dict | None = None) -> 
         raise locate(e, source) from None
 
 
+_READY = threading.Lock()
+
+
+def _reportlab_ready() -> None:
+    """ReportLab fills its table of named colours at the first lookup, unlocked: a thread drawing a table
+    (whose cells' default colour is ``'black'``) while another fills it finds the name missing.  Filled
+    here, once, under a lock, before any typesetting."""
+    from reportlab.lib.colors import getAllNamedColors
+
+    with _READY:
+        getAllNamedColors()
+
+
 def _render_document(doc: Document, root: Path, *, out, edition, backend, params, model_config,
                      pdfa=False, pdfua=False, tagged=True, max_pages=None) -> RenderResult:
     from .data import format_value
     from .regions.requests import requests_for
     from .typeset.document import Picture, Typesetter
+
+    _reportlab_ready()
 
     # spec → data → layout: after this the layout tree carries everything; the spec is not read again
     doc, edition, assets, tree, theme, folder = _prepare(doc, root, edition, params)
