@@ -13,8 +13,9 @@ In one run, interleaved, N times each:
 
 Each figure is the process's wall time and its CPU time (user + system, which a loaded machine disturbs
 less); the median of N is printed with the min, and the ratios docgen / ReportLab.  A first run with an
-empty cache (the entries written) is timed once.  Region pictures come from the draft backend, cached
-after the first run, like the font entries (backend auto: draft where no weights are found).
+empty cache (the entries written: parsed fonts, hyphenation patterns, compiled templates, the parsed
+theme) is timed once.  Region pictures come from the draft backend (backend auto: draft where no weights
+are found), drawn in every run: a placeholder is not cached.
 """
 
 from __future__ import annotations
