@@ -33,6 +33,10 @@ def same_face(cached, fresh):
     # glyph -> characters: tuples in the cache's faces (out of the garbage collector's way), lists in ReportLab's
     g2c_a, g2c_b = a.pop("glyphToChar"), b.pop("glyphToChar")
     assert {g: tuple(cs) for g, cs in g2c_a.items()} == {g: tuple(cs) for g, cs in g2c_b.items()}
+    # ... and so are the glyph metrics and positions, which ReportLab only indexes
+    for k in ("hmetrics", "glyphPos"):
+        x, y = a.pop(k), b.pop(k)
+        assert tuple(x) == tuple(y), k
     for k in a:
         assert a[k] == b[k] and type(a[k]) is type(b[k]), k
     assert [scale_a(x) for x in (0, 1, 555, 2048)] == [scale_b(x) for x in (0, 1, 555, 2048)]

@@ -29,7 +29,7 @@ from ..spec import limits
 from ..spec.models import Format
 from ..layout.theme import Theme
 from . import extensions
-from .flowables import Figure, KeepWithNext, Pair, TextBlock, TocEntry
+from .flowables import BREAK_MEMO, Figure, KeepWithNext, Pair, TextBlock, TocEntry
 from .breaker import break_lines, missing_chars
 from .fonts import font_label
 from .text import ParaFormat, Run
@@ -153,8 +153,8 @@ class Typesetter:
         self._substituted: set[tuple] = set()           # (character, font stack) warned about
         self.headings: list[tuple[int, str, str]] = []   # (level, text, key)
         self.page_w, self.page_h = (v * mm for v in theme.page_size_mm())
-        # line breaks by (runs, width, format) in this render; across renders the process's BREAK_MEMO
-        self._breaks: dict = {}
+        # line breaks by (runs, width, format), shared by every render of the process (see BREAK_MEMO)
+        self._breaks = BREAK_MEMO
         self._state: dict[str, Any] = {}               # extensions' per-pass state (see state())
 
     # -- runs ------------------------------------------------------------------------------------------

@@ -20,12 +20,12 @@ from .text import Line, ParaFormat, Piece, Run
 from .textobject import draw_line, draw_lines
 
 _EPS = 1e-6
-# Line breaks are kept per process, least recently used dropped first: the editions of one spec and the
-# documents of a batch set repeated text (boilerplate, headings, table headers) without breaking it again.
-# Entries are plain tuples of numbers and strings (styles, formats and faces by number: _token), which the
-# garbage collector stops scanning: as Line and Piece objects, a memo of a few thousand paragraphs doubled
-# the time of every full collection in the process.  Within one render (the two passes of a two-pass
-# layout) the lines themselves are shared, through the Typesetter's own memo; they are never mutated.
+# Line breaks are kept per process, least recently used dropped first: the second pass of a two-pass layout,
+# the editions of one spec and the documents of a batch set repeated text (boilerplate, headings, table headers)
+# without breaking it again.
+# An entry is one flat tuple of numbers and strings (styles, formats and faces by number: _token), which the
+# garbage collector stops scanning: as Line and Piece objects, a memo of a few thousand paragraphs doubled the
+# time of every full collection in the process, and kept every line of a render alive (and scanned) to its end.
 BREAK_MEMO_SIZE = 8000             # ~3 kB an entry: about 25 MB at most
 BREAK_MEMO: "OrderedDict" = OrderedDict()
 BREAK_MEMO_LOCK = threading.Lock()
@@ -56,33 +56,39 @@ def _memo_key(runs: Sequence[Run], width: float, fmt: ParaFormat) -> tuple | Non
     return None if f is None else (tuple(parts), round(width, 3), f)
 
 
-def _pack_piece(pc: Piece) -> tuple | None:
-    f = _token(pc.face)
-    if f is None:
-        return None
-    return (pc.x, pc.text, f, pc.size, pc.char_space, tuple(pc.color), pc.href, pc.underline, pc.width, pc.rise,
-            pc.word_space, tuple(pc.spaces))
-
-
 def _pack(lines: list[Line]) -> tuple | None:
-    """Lines as nested tuples of numbers and strings (under BREAK_MEMO_LOCK); None if a face has no number."""
-    out = []
+    """Lines as one flat tuple of numbers and strings (under BREAK_MEMO_LOCK): the line count, then per line its
+    width, ascent, descent, last flag, piece count and whether it has a hyphen, each piece's fields (its face by
+    number) and the hyphen's.  One tuple a paragraph, which the collector stops scanning; None if a face has no
+    number."""
+    out: list = [len(lines)]
     for ln in lines:
-        pieces = tuple(map(_pack_piece, ln.pieces))
-        hy = None if ln.hyphen is None else _pack_piece(ln.hyphen)
-        if None in pieces or (hy is None and ln.hyphen is not None):
-            return None
-        out.append((pieces, ln.width, ln.ascent, ln.descent, ln.last, hy))
+        hy = ln.hyphen
+        out += (ln.width, ln.ascent, ln.descent, ln.last, len(ln.pieces), hy is not None)
+        for pc in ln.pieces if hy is None else (*ln.pieces, hy):
+            f = _token(pc.face)
+            if f is None:
+                return None
+            out += (pc.x, pc.text, f, pc.size, pc.char_space, tuple(pc.color), pc.href, pc.underline, pc.width,
+                    pc.rise, pc.word_space, tuple(pc.spaces))
     return tuple(out)
 
 
-def _unpack_piece(t: tuple) -> Piece:
-    return Piece(t[0], t[1], _OBJECTS[t[2]], *t[3:])
-
-
-def _unpack(packed: tuple) -> list[Line]:
-    return [Line(list(map(_unpack_piece, pieces)), w, a, d, last, None if hy is None else _unpack_piece(hy))
-            for pieces, w, a, d, last, hy in packed]
+def _unpack(t: tuple) -> list[Line]:
+    objects = _OBJECTS
+    lines = []
+    i = 1
+    for _ in range(t[0]):
+        w, a, d, last, n, hy = t[i:i + 6]
+        i += 6
+        pieces = []
+        for _ in range(n + hy):
+            pieces.append(Piece(t[i], t[i + 1], objects[t[i + 2]], t[i + 3], t[i + 4], t[i + 5], t[i + 6], t[i + 7],
+                                t[i + 8], t[i + 9], t[i + 10], t[i + 11]))
+            i += 12
+        h = pieces.pop() if hy else None
+        lines.append(Line(pieces, w, a, d, last, h))
+    return lines
 
 
 def _doc(canv):
@@ -118,7 +124,7 @@ class TextBlock(Flowable):
         self._width = None
         self.on_draw = on_draw                # called with (canvas, block) when drawn: outlines, TOC
         self.bullet = bullet                  # colour of a list bullet, drawn as a shape (not text)
-        self.memo = memo                      # the render's line-break results (see BREAK_MEMO)
+        self.memo = memo                      # shared line-break results: BREAK_MEMO, or None
 
     # -- layout ------------------------------------------------------------------------------------------
     def lines(self, width: float) -> list[Line]:
@@ -132,31 +138,24 @@ class TextBlock(Flowable):
             elif self.memo is None:
                 self._cache = break_lines(self.runs, w, self.fmt)
             else:
-                live = self.memo                        # this render's lines (see BREAK_MEMO)
                 # renders on other threads share the memo: look up and evict under its lock (an entry
                 # evicted between get and move_to_end would raise), break the lines outside it
                 with BREAK_MEMO_LOCK:
                     key = _memo_key(self.runs, w, self.fmt)
-                    got = live.get(key) if key is not None else None
-                    packed = None
-                    if got is None and key is not None:
-                        packed = BREAK_MEMO.get(key)
-                        if packed is not None:
-                            BREAK_MEMO.move_to_end(key)  # least recently used goes first
-                if got is None:
+                    packed = self.memo.get(key) if key is not None else None
                     if packed is not None:
-                        got = _unpack(packed)
-                    else:
-                        got = break_lines(self.runs, w, self.fmt)
-                        if key is not None:
-                            with BREAK_MEMO_LOCK:
-                                packed = _pack(got)
-                                if packed is not None:
-                                    BREAK_MEMO[key] = packed
-                                    if len(BREAK_MEMO) > BREAK_MEMO_SIZE:
-                                        BREAK_MEMO.popitem(last=False)
+                        self.memo.move_to_end(key)      # least recently used goes first
+                if packed is not None:
+                    got = _unpack(packed)
+                else:
+                    got = break_lines(self.runs, w, self.fmt)
                     if key is not None:
-                        live[key] = got
+                        with BREAK_MEMO_LOCK:
+                            packed = _pack(got)
+                            if packed is not None:
+                                self.memo[key] = packed
+                                if len(self.memo) > BREAK_MEMO_SIZE:
+                                    self.memo.popitem(last=False)
                 self._cache = got
             self._width = width
         return self._cache

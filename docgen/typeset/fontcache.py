@@ -271,8 +271,10 @@ def _face_of(state: dict, arrays: dict[str, list[array]], path: str, data: bytes
     face.charToGlyph = dict(zip(c2g_keys.tolist(), c2g_values.tolist()))
     face.charWidths = dict(zip(w_keys.tolist(), w_values.tolist()))
     face.glyphToChar = g2c
-    face.hmetrics = list(zip(*(a.tolist() for a in arrays["hmetrics"])))
-    face.glyphPos = arrays["glyphPos"][0].tolist()
+    # tuples too (ReportLab indexes them only): as lists the ~10,000 entries each of a CJK face were scanned at
+    # every full collection
+    face.hmetrics = tuple(zip(*(a.tolist() for a in arrays["hmetrics"])))
+    face.glyphPos = tuple(arrays["glyphPos"][0].tolist())
     if isinstance(state.get("tables"), list) and isinstance(state.get("table"), dict):
         face.table = {r["tag"]: r for r in face.tables}  # one record per table, as ReportLab shares them
     face._ttf_data = data
