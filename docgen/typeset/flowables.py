@@ -107,7 +107,7 @@ class TextBlock(Flowable):
                  space_before: float = 0.0, space_after: float = 0.0, keep_with_next: bool = False,
                  label: str | None = None, label_runs: Sequence[Run] | None = None, left: float = 0.0,
                  lines: list[Line] | None = None, on_draw: Callable | None = None, bullet=None,
-                 memo: dict | None = None, tag: int | None = None, label_tag: int | None = None):
+                 memo: "OrderedDict | None" = None, tag: int | None = None, label_tag: int | None = None):
         super().__init__()
         self.tag = tag                        # structure element of the text (None: untagged or a P of its own)
         self.label_tag = label_tag            # ... of the list label
