@@ -170,6 +170,16 @@ class Typesetter:
         """Warn once per document about each character of ``runs`` that no font covers, and each that a
         font outside the style's font set draws (found by coverage), naming that font, the block's field
         path and the character's position in the field (``spans``: the source text, quoted)."""
+        # the usual case: every character was seen before in this font set and style, neither missing nor drawn
+        # by a substitute (a set of those per set and style, kept with the set's other look-ups)
+        fine = None
+        for r in runs:
+            st = r.style
+            fine = st.fonts._cache.get(("fine", st.bold, st.italic, st.mono))
+            if fine is None or not fine.issuperset(r.text):
+                break
+        else:
+            return
         where = self.where
         for ch in missing_chars(runs):
             if ch not in self._missing:
@@ -191,6 +201,11 @@ class Typesetter:
                         f"{ch!r} (U+{ord(ch):04X}) in {at}: not in "
                         f"{font_label(primary) if primary else 'the font set'}; drawn in {font_label(face)}")
             pos += len(r.text)
+        for r in runs:
+            st = r.style
+            if missing_chars([r]) or st.fonts.substitutions(r.text, st.bold, st.italic, st.mono):
+                continue                            # a run with a character to warn about: not all fine
+            st.fonts._cache.setdefault(("fine", st.bold, st.italic, st.mono), set()).update(r.text)
 
     def state(self, key: str, factory: Callable[[], Any]) -> Any:
         """An extension's state for the current layout pass: ``factory()`` the first time ``key`` is asked
