@@ -36,6 +36,8 @@ def plain_language(text: str, languages: Sequence[str]) -> str:
     holds no CJK character.  With both languages the majority script decides: Latin words against CJK
     characters (a Chinese sentence naming one English product is Chinese, and the other way round); a
     tie goes to the first language."""
+    if text.isascii():                  # no CJK character: English whatever the languages (the rules below)
+        return "en"
     langs = tuple(languages)
     if langs == ("en",):
         return "zh" if _CJK_WORD.search(text) and not _LATIN_WORD.search(text) else "en"

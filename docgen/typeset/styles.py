@@ -108,4 +108,4 @@ def lang_of(lang: str, spans: list[Span], languages: Sequence[str] = ("zh",)) ->
     Chinese document's rule, is the one the 公文 layout sets its text by)."""
     if lang in ("zh", "en"):
         return lang
-    return plain_language("".join(s.text for s in spans), languages)
+    return plain_language(spans[0].text if len(spans) == 1 else "".join(s.text for s in spans), languages)
