@@ -20,6 +20,10 @@ def _texts(el: ET.Element | None) -> T.Texts:
     out: T.Texts = {}
     if el is None:
         return out
+    if len(el) == 1 and not el.text:            # the usual element: one <t> and nothing else
+        t = el[0]
+        if t.tag == "t":
+            return {t.get("lang", "*"): parse(t.text or "")}
     if el.text and el.text.strip() and el.find("t") is None:
         return {"*": parse(el.text.strip())}      # bare text: the same in every language
     for t in el.findall("t"):
