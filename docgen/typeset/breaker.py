@@ -180,26 +180,11 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
                     continue
                 seq = part                      # mixed faces: character by character
             else:
-                if len(part) == 1:              # the usual separator, one mark or space: as the loop below
-                    t = info.get(part)
-                    if t is None:
-                        t = info[part] = describe(st, part, lang)
-                    if t.__class__ is str:
-                        if t == "\n":
-                            segs.append((cur, spaced))
-                            cur, spaced = [], set()
-                            add = cur.append
-                            pending = None
-                        elif cur:
-                            pending = st
-                        continue
-                    if pending is not None:
-                        pending = _keep_space(cur, pending, t, spaced)
-                    add(t)
+                if len(part) == 1:              # the usual separator, one mark or space: straight to the loop
+                    seq = part
+                elif not part:
                     continue
-                if not part:
-                    continue
-                if _WHITESPACE.search(part) is None:
+                elif _WHITESPACE.search(part) is None:
                     # no space or newline (a run of Chinese): one record per character, looked up in bulk
                     recs = list(map(info.get, part))
                     if None in recs:
@@ -209,7 +194,8 @@ def _segments(runs: Sequence[Run], lang: str, words: bool = True) -> list[_Para]
                         pending = _keep_space(cur, pending, recs[0], spaced)
                     cur.extend(recs)
                     continue
-                seq = part
+                else:
+                    seq = part
             for ch in seq:
                 t = info.get(ch)
                 if t is None:
