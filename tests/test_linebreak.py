@@ -525,7 +525,7 @@ def test_glyphs_land_where_set_across_font_subsets(stack):
     the glyphs of one string) and in PDFium (which follows the PDF specification)."""
     import pypdfium2
     face = stack.cjk[0].regular
-    han = [chr(c) for c in range(0x4E00, 0x5200) if face.covers(chr(c))][:700]
+    han = [chr(c) for c in range(0x4E00, 0x6000) if face.covers(chr(c))][:700]
     text = "".join(han[i] + ("，" if i % 37 == 36 else "") for i in range(len(han))) + "。"
     lines = break_lines([Run(text, TextStyle(stack, SIZE))], 31.3 * SIZE, ParaFormat(lang="zh"))
     assert sum(any(pc.char_space > 0.05 for pc in ln.pieces) for ln in lines) >= 5   # justified, spaced

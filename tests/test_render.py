@@ -379,3 +379,29 @@ def test_a_brochure_without_a_cover_block_still_gets_a_designed_cover(mode):
     page = pypdfium2.PdfDocument(pdf)[0].render(scale=20 / 72).to_pil().convert("L")
     hist = page.histogram()
     assert sum(hist[:200]) / sum(hist) > 0.6                            # set on a colour, not an empty page
+
+
+def test_a_cjk_faces_most_used_characters_share_its_first_subset(tmp_path):
+    """ReportLab embeds a face in 256-glyph subsets, filled in order of first use, the first one keeping
+    ASCII's codes free: a Chinese line mixing subsets switches fonts every few characters.  The characters a
+    document uses most must share the first subset — here 150 characters set over and over after 400 set
+    once must all come from one subset — while every character still extracts as itself."""
+    from docgen.typeset.fonts import family
+    face = family("NotoSerifSC-Regular.ttf").regular
+    han = [chr(c) for c in range(0x4E00, 0x9FA5) if face.covers(chr(c))]
+    rare, common = "".join(han[:400]), han[400:550]
+    body = [{"paragraph": rare}, {"page_break": {}}] + [{"paragraph": "".join(common[(i + k) % 150] for k in range(150))}
+                                    for i in range(0, 150, 10)]
+    r = docgen.render({"layout": "report", "languages": ["zh"], "meta": {"title": "子集"}, "body": body},
+                      out=tmp_path / "s.pdf")
+    reader = pypdf.PdfReader(tmp_path / "s.pdf")
+    last = reader.pages[-1]
+    fonts = last["/Resources"]["/Font"]
+    serif = [name for name, f in fonts.items() if "NotoSerifSC-Regular" in str(f.get_object()["/BaseFont"])]
+    content = last.get_contents().get_data()
+    switches = sum(len(re.findall(re.escape(name.encode()) + rb" [\d.]+ Tf", content)) for name in serif)
+    # the page of common characters: their face chosen once a text object (its folio's characters, set as
+    # pages are drawn, may come from another subset), not again inside the lines
+    assert switches <= content.count(b"BT") + 2, (switches, content.count(b"BT"))
+    text = nows("".join(pypdf_text(r.pdf)))
+    assert rare in text and all(("".join(common[(i + k) % 150] for k in range(150))) in text for i in (0, 70))

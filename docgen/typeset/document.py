@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -73,6 +74,14 @@ class _Doc(BaseDocTemplate):
         super().__init__(buf, **kw)
         # a heading keeps with the first lines of what follows, not all of it (flowables.KeepWithNext)
         self.keepTogetherClass = KeepWithNext.chain
+
+    glyph_order: list = []                       # (ReportLab font, characters): codes assigned first, in this order
+
+    def beforeDocument(self):
+        # a CJK face's subsets fill in order of first use: its most used characters first, so that most text
+        # is in its first subset or two (fewer font switches inside a line, smaller pages)
+        for font, chars in self.glyph_order:
+            font.splitString(chars, self.canv._doc)
 
     def beforePage(self):
         self.page_content = 0
@@ -151,6 +160,7 @@ class Typesetter:
         self.gap = theme.parallel_gap * mm
         self._missing: set[str] = set()
         self._substituted: set[tuple] = set()           # (character, font stack) warned about
+        self._texts: dict[tuple, list[str]] = {}         # (font stack, bold, italic, mono) -> the text set in it
         self.headings: list[tuple[int, str, str]] = []   # (level, text, key)
         self.page_w, self.page_h = (v * mm for v in theme.page_size_mm())
         # line breaks by (runs, width, format), shared by every render of the process (see BREAK_MEMO)
@@ -164,7 +174,32 @@ class Typesetter:
         st = self.sty.style(style_name)
         runs = self.sty.runs(spans, self.sty.text_style(st, color, scale))
         self.note_missing(runs, spans)
+        texts = self._texts
+        for r in runs:
+            ts = r.style
+            key = (ts.fonts, ts.bold, ts.italic, ts.mono)
+            got = texts.get(key)
+            if got is None:
+                got = texts[key] = []
+            got.append(r.text)
         return runs
+
+    def _glyph_order(self) -> list[tuple[Any, str]]:
+        """Per ReportLab font, the CJK characters (U+2E80 on) of the story's text that it draws in any
+        language, most used first (ties in code point order): what ``_Doc.beforeDocument`` gives codes."""
+        counts: dict[Any, Counter] = {}
+        for (fonts, bold, italic, mono), texts in self._texts.items():
+            for ch, n in Counter("".join(texts)).items():
+                if ch < "\u2e80":
+                    continue
+                face = fonts.face_for(ch, bold, italic, mono, "zh")
+                if face is None or face is not fonts.face_for(ch, bold, italic, mono, "en"):
+                    continue
+                got = counts.get(face.reportlab_font)
+                if got is None:
+                    got = counts[face.reportlab_font] = Counter()
+                got[ch] += n
+        return [(font, "".join(sorted(c, key=lambda ch: (-c[ch], ch)))) for font, c in counts.items()]
 
     def note_missing(self, runs: list[Run], spans: list[Span]) -> None:
         """Warn once per document about each character of ``runs`` that no font covers, and each that a
@@ -622,7 +657,9 @@ class Typesetter:
         self.headings = []
         self._state = {}
         self.structure = doc.structure = Structure() if self.tagged and not dry else None
+        self._texts = {}
         story = self.flowables()
+        doc.glyph_order = self._glyph_order()
         try:
             doc.build(story)
         except Exception as e:   # ReportLab's LayoutError and friends: content that cannot be placed

@@ -204,8 +204,16 @@ def _register(name: str, path: str, index: int):
         ps = font.face.name
         tag = hashlib.sha1(f"{path}#{index}".encode()).hexdigest()[:6]
         font.face.name = ps + (b"-" + tag.encode() if isinstance(ps, bytes) else f"-{tag}")
+    if len(font.face.charToGlyph) > _LARGE_FACE:
+        # a CJK face: its first 256-glyph subset holds its most used characters (see document._Doc), not
+        # the ASCII ReportLab keeps there by default for readable PDF strings (the Latin face draws ASCII;
+        # extraction reads every subset through its ToUnicode map)
+        font._asciiReadable = False
     pdfmetrics.registerFont(font)
     return font
+
+
+_LARGE_FACE = 1000           # characters: more than an alphabet's
 
 
 def _resolve(spec: str | Path, base_dir: Path | None) -> Path:
