@@ -113,6 +113,8 @@ def _fmt_running(text: str, values: dict) -> str:
     return "".join(out)
 
 
+_BELOW_CJK = re.compile("[\x00-\u2e7f]+")   # what is not counted for a CJK face's subsets
+
 _TOC_TITLE_MAX = 160          # characters of a heading shown in the contents (a few lines at most)
 
 _KINDS = {"TextBlock": "a paragraph", "TocEntry": "a table of contents entry (a heading)", "Table": "a table row",
@@ -189,9 +191,7 @@ class Typesetter:
         language, most used first (ties in code point order): what ``_Doc.beforeDocument`` gives codes."""
         counts: dict[Any, Counter] = {}
         for (fonts, bold, italic, mono), texts in self._texts.items():
-            for ch, n in Counter("".join(texts)).items():
-                if ch < "\u2e80":
-                    continue
+            for ch, n in Counter(_BELOW_CJK.sub("", "".join(texts))).items():
                 face = fonts.face_for(ch, bold, italic, mono, "zh")
                 if face is None or face is not fonts.face_for(ch, bold, italic, mono, "en"):
                     continue

@@ -51,6 +51,22 @@ def _stacks(fonts_json: str, base_dir: str | None) -> tuple[dict[str, FontStack]
     return out, tuple(notes)
 
 
+_CANONICAL: dict = {}         # a text style or paragraph format -> the one instance of its value in the process
+_CANONICAL_MAX = 10000
+
+
+def _canonical(v):
+    """The process's one instance equal to ``v``: the breaker's caches and the break memo look styles up by
+    value, and a look-up that finds the very object it is given skips comparing them field by field (a
+    render's Styler makes its styles anew)."""
+    got = _CANONICAL.get(v)
+    if got is None:
+        if len(_CANONICAL) >= _CANONICAL_MAX:
+            _CANONICAL.clear()
+        got = _CANONICAL.setdefault(v, v)
+    return got
+
+
 class Styler:
     """Turns named theme styles into TextStyle/ParaFormat for one render."""
 
@@ -67,10 +83,9 @@ class Styler:
         key = (id(st), color, scale)
         ts = self._cache.get(key)
         if ts is None:
-            ts = TextStyle(fonts=self.stacks[st.font],
-                           size=st.size * scale, color=self.theme.color(color or st.color),
-                           bold=st.bold, italic=st.italic)
-            self._cache[key] = ts
+            ts = self._cache[key] = _canonical(TextStyle(fonts=self.stacks[st.font],
+                                                         size=st.size * scale, color=self.theme.color(color or st.color),
+                                                         bold=st.bold, italic=st.italic))
         return ts
 
     def runs(self, spans: list[Span], base: TextStyle) -> list[Run]:
@@ -89,7 +104,7 @@ class Styler:
         key = ("pf", id(st), lang, align, indent)
         pf = self._cache.get(key)
         if pf is None:
-            pf = self._cache[key] = self._para_format(st, lang, align, indent)
+            pf = self._cache[key] = _canonical(self._para_format(st, lang, align, indent))
         return pf
 
     def _para_format(self, st: Style, lang: str, align: str | None, indent: bool) -> ParaFormat:
