@@ -83,9 +83,9 @@ class Styler:
         key = (id(st), color, scale)
         ts = self._cache.get(key)
         if ts is None:
-            ts = self._cache[key] = _canonical(TextStyle(fonts=self.stacks[st.font],
-                                                         size=st.size * scale, color=self.theme.color(color or st.color),
-                                                         bold=st.bold, italic=st.italic))
+            ts = TextStyle(fonts=self.stacks[st.font], size=st.size * scale,
+                           color=self.theme.color(color or st.color), bold=st.bold, italic=st.italic)
+            ts = self._cache[key] = _canonical(ts)
         return ts
 
     def runs(self, spans: list[Span], base: TextStyle) -> list[Run]:
