@@ -132,11 +132,15 @@ def write_sealed(path: str | Path, magic: bytes, body: bytes) -> bool:
     return True
 
 
-def read_sealed(path: str | Path, magic: bytes) -> memoryview | None:
+def read_sealed(path: str | Path, magic: bytes, accept=None) -> memoryview | None:
     """The body of an entry :func:`write_sealed` wrote, or None: no entry, another format's magic, or
-    bytes whose sha256 does not verify (damaged, truncated)."""
+    bytes whose sha256 does not verify (damaged, truncated).  ``accept(stat)``: a test of the opened file's
+    ``os.fstat`` (its owner, its mode) the entry must pass too."""
     try:
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as f:
+            if accept is not None and not accept(os.fstat(f.fileno())):
+                return None
+            raw = f.read()
     except OSError:
         return None
     head = len(magic) + 32

@@ -101,17 +101,10 @@ def _owned(st: os.stat_result) -> bool:
 
 def _read(path: Path) -> bytes | None:
     """An entry's body, or None: no entry, not this user's file, or sealed bytes that do not verify."""
-    try:
-        with open(path, "rb") as f:
-            if not _owned(os.fstat(f.fileno())):
-                return None
-            raw = f.read()
-    except OSError:
-        return None
-    head = len(MAGIC) + 32
-    if raw[: len(MAGIC)] != MAGIC or hashlib.sha256(memoryview(raw)[head:]).digest() != raw[len(MAGIC) : head]:
-        return None
-    return raw[head:]
+    from docgen._io import read_sealed
+
+    body = read_sealed(path, MAGIC, accept=_owned)
+    return None if body is None else bytes(body)
 
 
 class TemplateCache(BytecodeCache):
