@@ -34,3 +34,61 @@ def test_a_render_without_local_weights_imports_no_model_or_hub_client(tmp_path)
     loaded = json.loads(run.stdout.strip().splitlines()[-1])
     assert [m for m in loaded if m not in ("huggingface_hub", "huggingface_hub.constants")] == [], loaded
     assert (tmp_path / "o.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def _modules_after(code: str) -> set[str]:
+    run = subprocess.run([sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+                         cwd=ROOT, capture_output=True, text=True, check=True)
+    return set(json.loads(run.stdout.strip().splitlines()[-1]))
+
+
+def test_importing_docgen_loads_no_library_until_a_name_is_used():
+    # a service that imports docgen pays nothing until it renders; the first use of a name loads its module
+    heavy = {"pydantic", "reportlab", "pypdf", "jinja2", "yaml", "PIL"}
+    assert not {m.split(".")[0] for m in _modules_after("import docgen")} & heavy
+    used = _modules_after("import docgen\ndocgen.DocgenError")
+    assert "docgen.errors" in used and not {m.split(".")[0] for m in used} & heavy
+    assert "pydantic" in _modules_after("import docgen\ndocgen.Document")
+
+
+def test_docgen_render_stays_the_function_when_its_module_is_imported():
+    # docgen/render.py is also a submodule named render: importing it (as the CLI and the batch runner do)
+    # must not turn docgen.render into the module
+    code = ("import docgen, docgen.render as r\nfrom docgen.render import render_document\n"
+            "from docgen import *\n"
+            "assert callable(docgen.render) and docgen.render is render and r is render, docgen.render\n"
+            "assert docgen.Document.__name__ == 'Document' and 'render' in dir(docgen)\n"
+            "try:\n    docgen.no_such_name\nexcept AttributeError as e:\n    assert 'no_such_name' in str(e)\n"
+            "else:\n    raise SystemExit('no AttributeError')")
+    _modules_after(code)
+
+
+def test_the_command_called_from_a_program_leaves_the_garbage_collector_alone(tmp_path, monkeypatch):
+    # main([...]) is what programs and tests call: only a process started to run the command (argv None)
+    # pauses and freezes the collector at its start
+    import gc
+
+    from docgen.cli import main
+
+    monkeypatch.setenv("DOCGEN_CACHE_DIR", str(tmp_path / "c"))
+    frozen = gc.get_freeze_count()
+    assert main(["validate", str(EXAMPLES / "west-lake-guide.yaml")]) == 0
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
+def test_the_command_run_as_a_process_renders_with_its_start_settled(tmp_path):
+    # python -m docgen (argv None): modules imported with the collector paused, then frozen; the render is
+    # the same file, and the collector is running again while it renders
+    probe = ("import gc, sys, runpy\nimport docgen.render as _\nimport docgen.typeset.document as d\n"
+             "orig = d.Typesetter.build\n"
+             "def build(self, *a, **k):\n"
+             "    assert gc.isenabled() and gc.get_freeze_count() > 10000, gc.get_freeze_count()\n"
+             "    return orig(self, *a, **k)\n"
+             "d.Typesetter.build = build\n"
+             "sys.argv = ['docgen'] + sys.argv[1:]\nrunpy.run_module('docgen', run_name='__main__')")
+    env = {**os.environ, "DOCGEN_CACHE_DIR": str(tmp_path / "c")}
+    out = tmp_path / "a.pdf"
+    subprocess.run([sys.executable, "-c", probe, "render", str(EXAMPLES / "poster.yaml"), "-o", str(out), "-q"],
+                   cwd=ROOT, env=env, check=True)
+    import docgen
+    assert out.read_bytes() == docgen.render(str(EXAMPLES / "poster.yaml")).pdf
