@@ -430,6 +430,8 @@ class Figure(Flowable):
         if _dry(c):
             return
         from reportlab.lib.utils import ImageReader
+
+        from .images import draw_png, embeddable
         x = (self.width - self.img_w) / 2
         y = 0.0 if self.caption_above else self.cap_h
         w, h = self.img_w, self.img_h
@@ -439,8 +441,9 @@ class Figure(Flowable):
             fx = d.frame._x1 if d is not None and getattr(d, "frame", None) is not None else 0.0
             pw = c._pagesize[0]
             x, w = -fx, pw
-        img = ImageReader(io.BytesIO(self.png))
-        iw, ih = img.getSize()
+        png = embeddable(self.png)
+        img = None if png is not None else ImageReader(io.BytesIO(self.png))
+        iw, ih = (png.width, png.height) if png is not None else img.getSize()
         scale = max(w / iw, h / ih)                 # cover the box, crop the rest
         dw, dh = iw * scale, ih * scale
         with marked(c, self.tag):
@@ -448,7 +451,10 @@ class Figure(Flowable):
             p = c.beginPath()
             p.rect(x, y, w, h)
             c.clipPath(p, stroke=0, fill=0)
-            c.drawImage(img, x + (w - dw) / 2, y + (h - dh) / 2, dw, dh)
+            if png is not None:                     # its image data as it is, not decoded and compressed again
+                draw_png(c, png, self.png, x + (w - dw) / 2, y + (h - dh) / 2, dw, dh)
+            else:
+                c.drawImage(img, x + (w - dw) / 2, y + (h - dh) / 2, dw, dh)
             c.restoreState()
         tagged = structure_of(c) is not None
         if self.overlay:
