@@ -20,6 +20,7 @@ for the key in any case: ReportLab keeps them to embed the subset.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -251,26 +252,45 @@ def _read(entry: Path, key: str, path: str, data: bytes):
         return None
 
 
-def _face_of(state: dict, arrays: dict[str, list[array]], path: str, data: bytes):
-    from reportlab.pdfbase.ttfonts import TTFontFace
+_CachedFace = None
 
-    face = TTFontFace.__new__(TTFontFace)
+
+def _cached_face_class():
+    """ReportLab's ``TTFontFace`` with ``glyphToChar`` (glyph -> its characters) built at its first use.
+    ReportLab reads that table only when it shapes text with HarfBuzz, which docgen does not ask for; it
+    costs ~6.5 ms to build for a CJK face, a third of reading the face from the cache."""
+    global _CachedFace
+    if _CachedFace is None:
+        from reportlab.pdfbase.ttfonts import TTFontFace
+
+        class CachedFace(TTFontFace):
+            @functools.cached_property
+            def glyphToChar(self) -> dict[int, tuple[int, ...]]:
+                # tuples, not ReportLab's lists: ReportLab only reads them (appending is its HarfBuzz shaping's),
+                # and tuples of ints leave the garbage collector's lists, where the ~30,000 of a CJK face were
+                # scanned at every full collection for the life of the process
+                g_keys, g_lens, g_flat = self.__dict__.pop("_docgen_g2c")
+                g2c: dict[int, tuple[int, ...]] = {}
+                at = 0
+                flat = g_flat.tolist()
+                for g, n in zip(g_keys.tolist(), g_lens.tolist()):
+                    g2c[g] = tuple(flat[at : at + n])
+                    at += n
+                return g2c
+
+        _CachedFace = CachedFace
+    return _CachedFace
+
+
+def _face_of(state: dict, arrays: dict[str, list[array]], path: str, data: bytes):
+    cls = _cached_face_class()
+    face = cls.__new__(cls)
     vars(face).update(state)
     c2g_keys, c2g_values = arrays["charToGlyph"]
     w_keys, w_values = arrays["charWidths"]
-    g_keys, g_lens, g_flat = arrays["glyphToChar"]
-    # tuples, not ReportLab's lists: ReportLab only reads them (appending is its HarfBuzz shaping's, which
-    # docgen does not use), and tuples of ints leave the garbage collector's lists, where the ~30,000 of a CJK
-    # face were scanned at every full collection for the life of the process
-    g2c: dict[int, tuple[int, ...]] = {}
-    at = 0
-    flat = g_flat.tolist()
-    for g, n in zip(g_keys.tolist(), g_lens.tolist()):
-        g2c[g] = tuple(flat[at : at + n])
-        at += n
     face.charToGlyph = dict(zip(c2g_keys.tolist(), c2g_values.tolist()))
     face.charWidths = dict(zip(w_keys.tolist(), w_values.tolist()))
-    face.glyphToChar = g2c
+    face._docgen_g2c = tuple(arrays["glyphToChar"])  # glyphToChar's arrays, until it is first read
     # tuples too (ReportLab indexes them only): as lists the ~10,000 entries each of a CJK face were scanned at
     # every full collection
     face.hmetrics = tuple(zip(*(a.tolist() for a in arrays["hmetrics"])))
