@@ -13,6 +13,7 @@ import docgen
 docgen.render(sys.argv[1], out=sys.argv[2])
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "diffusers", "huggingface_hub",
                                                                        "httpx", "httpcore", "transformers"))))
+print(json.dumps(sorted(m for m in sys.modules if m.startswith(("docgen.regions", "tomllib")))))
 """
 
 
@@ -21,8 +22,10 @@ def test_a_render_without_local_weights_imports_no_model_or_hub_client(tmp_path)
     # draft pictures, and neither torch nor huggingface_hub's client (0.4 s) is imported to find that out
     env = {k: v for k, v in os.environ.items() if k != "DOCGEN_BACKEND"}
     env.update(
-        HF_HUB_CACHE=str(tmp_path / "hf"), HF_HOME=str(tmp_path / "hfhome"), DOCGEN_CACHE_DIR=str(tmp_path / "c")
+        HF_HUB_CACHE=str(tmp_path / "hf"), HF_HOME=str(tmp_path / "hfhome"), DOCGEN_CACHE_DIR=str(tmp_path / "c"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),       # no config file
     )
+    env.pop("DOCGEN_CONFIG", None)
     run = subprocess.run(
         [sys.executable, "-c", PROBE, str(EXAMPLES / "west-lake-guide.yaml"), str(tmp_path / "o.pdf")],
         env=env,
@@ -31,8 +34,12 @@ def test_a_render_without_local_weights_imports_no_model_or_hub_client(tmp_path)
         text=True,
         check=True,
     )
-    loaded = json.loads(run.stdout.strip().splitlines()[-1])
+    loaded = json.loads(run.stdout.strip().splitlines()[-2])
     assert [m for m in loaded if m not in ("huggingface_hub", "huggingface_hub.constants")] == [], loaded
+    # nor Qwen-Image's loader, its memory rules and planner, or a TOML parser for a config file that is not there
+    ours = json.loads(run.stdout.strip().splitlines()[-1])
+    assert "docgen.regions.qwen.weights" in ours, ours          # the weights were looked for
+    assert not {"docgen.regions.plan", "docgen.regions.qwen.load", "docgen.regions.qwen.memory", "tomllib"} & set(ours)
     assert (tmp_path / "o.pdf").read_bytes().startswith(b"%PDF-")
 
 

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from docgen._io import user_cache_root, user_config_root
 from docgen.errors import DocgenError
-from docgen.regions import plan as planner
 
 MEMORY_MODES = ("auto", "none", "dfloat11", "model-offload", "dfloat11-offload", "bf16-blockswap", "group-offload")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
@@ -182,6 +180,8 @@ def _read_config_file(path: Path, *, explicit: bool) -> dict:
         if explicit:
             raise DocgenError(f"config file not found: {path}")
         return {}
+    import tomllib                      # only when there is a file: a render without one skips the import
+
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
@@ -210,6 +210,8 @@ def choose_memory_mode(free_vram_bytes: int | None, host_ram_bytes: int, has_df1
     """
     if not free_vram_bytes:
         return "none"
+    from docgen.regions import plan as planner       # the memory planner: only where there is a GPU to plan for
+
     return planner.choose(free_vram_bytes / GB, host_ram_bytes / GB, df11=bool(has_df11),
                           size=(int(size[0]), int(size[1])))
 
@@ -217,6 +219,8 @@ def choose_memory_mode(free_vram_bytes: int | None, host_ram_bytes: int, has_df1
 def df11_offload_blocks(free_vram_bytes: int, host_ram_bytes: int, size: tuple[int, int] = (1328, 1328)) -> int:
     """How many of the 60 DF11 blocks ``dfloat11-offload`` keeps in pinned host memory (dfloat11's
     ``cpu_offload_blocks``): the planner's figure for this free VRAM; the rest stay on the GPU."""
+    from docgen.regions import plan as planner
+
     estimate = planner.plan(free_vram_bytes / GB, host_ram_bytes / GB, size=(int(size[0]), int(size[1])),
                             df11=True).mode("dfloat11-offload")
     return estimate.offloaded_blocks

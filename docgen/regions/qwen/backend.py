@@ -21,18 +21,11 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from docgen.errors import ModelError
 from docgen.regions.base import Capabilities, RegionImage, RegionRequest
 from docgen.regions.config import ModelConfig
-from docgen.regions.qwen.load import LIGHTNING_SCHEDULER, LoadedPipeline, load_pipeline
-from docgen.regions.qwen.memory import (
-    package_version,
-    resolve_device,
-    resolve_dtype,
-    resolve_memory_mode,
-)
 from docgen.regions.qwen.weights import (
     DOWNLOAD_HINT,
     check_components,
@@ -44,6 +37,13 @@ from docgen.regions.qwen.weights import (
     resolve_weights,
     weights_fingerprint,
 )
+
+if TYPE_CHECKING:
+    from docgen.regions.qwen.load import LoadedPipeline
+
+# The loader (.load) and the memory rules (.memory, with the planner) are imported where they are used: a
+# machine without the weights learns that from .weights alone (backend auto: the draft pictures' path).
+
 
 # Bump when anything here changes the pixels for the same request and weights (prompt wording,
 # resolutions, resampling): it is part of the backend identity and so of every cache key.
@@ -207,6 +207,8 @@ class QwenImageBackend:
     def _compute_identity(self) -> dict:
         cfg = self.config
         check_settings(cfg)
+        from docgen.regions.qwen.memory import resolve_device, resolve_memory_mode
+
         device = resolve_device(cfg)
         model_dir, revision = resolve_weights(cfg.model, cfg.revision)
         lora = lightning_lora_path(cfg)
@@ -217,6 +219,8 @@ class QwenImageBackend:
                              f"the download may be incomplete: {DOWNLOAD_HINT}") from None
         scheduler = {k: v for k, v in scheduler.items() if not k.startswith("_")}
         if lora is not None:
+            from docgen.regions.qwen.load import LIGHTNING_SCHEDULER
+
             scheduler.update(LIGHTNING_SCHEDULER)
         steps, cfg_scale = self._steps_and_cfg(lora)
         check_steps(scheduler, steps)
@@ -225,6 +229,8 @@ class QwenImageBackend:
             # Bit-identical by design, but a DF11 folder is its own file set: its identity is in the key.
             folder = df11_weights(cfg)
             df11 = {"model": cfg.df11_model, "weights": weights_fingerprint(folder) if folder else None}
+        from docgen.regions.qwen.memory import package_version, resolve_dtype
+
         return {
             "backend": self.name,
             "backend_version": BACKEND_VERSION,
@@ -284,12 +290,16 @@ class QwenImageBackend:
             check_components(model_dir)
             check_configs_match_weights(model_dir)
             _CHECKED.add(checked)
+        from docgen.regions.qwen.memory import resolve_device, resolve_memory_mode
+
         device = resolve_device(cfg)
         if resolve_memory_mode(cfg, device) == "dfloat11":
             df11_dir, _ = resolve_weights(cfg.df11_model, what="DFloat11 Qwen-Image",
                                           hint=f"hf download {cfg.df11_model}")
             check_df11_weights(df11_dir, model_dir)
         key = cfg.replace(**_LOAD_NEUTRAL)
+        from docgen.regions.qwen.load import load_pipeline
+
         try:
             return load_pipeline(key)
         except ModelError:
@@ -472,6 +482,8 @@ def available_backend(required: bool = False, config: ModelConfig | None = None
     config = config or ModelConfig.from_env()
     check_settings(config)          # a refused setting is an error under auto too, never a silent draft
     if required:
+        from docgen.regions.qwen.memory import resolve_device, resolve_memory_mode
+
         device = resolve_device(config)
         resolve_memory_mode(config, device)
         resolve_weights(config.model, config.revision)
@@ -497,6 +509,8 @@ def qwen_image_available(config: ModelConfig) -> tuple[bool, str]:
         return False, "torch is not installed"
     if config.device == "auto" and not torch.cuda.is_available():
         return False, "no CUDA GPU"
+    from docgen.regions.qwen.memory import resolve_device
+
     try:
         resolve_device(config)
     except ModelError as exc:
