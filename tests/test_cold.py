@@ -99,3 +99,26 @@ def test_the_command_run_as_a_process_renders_with_its_start_settled(tmp_path):
                    cwd=ROOT, env=env, check=True)
     import docgen
     assert out.read_bytes() == docgen.render(str(EXAMPLES / "poster.yaml")).pdf
+
+
+def test_the_character_tests_that_replace_slow_to_compile_classes_agree_with_them():
+    # a regular expression class over the CJK blocks takes milliseconds to compile in every process; the
+    # plain tests that replace them must match exactly what the classes matched, block edges included
+    import random
+    import re
+
+    from docgen.layout.tree import _cjk_words
+    from docgen.typeset.titles import _han_runs, _is_han
+
+    cjk = re.compile("[\u2e80-\u2fdf\u3040-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+                     "\U00020000-\U0003ffff]")
+    han = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+    edges = [0x20, 0x41, 0x2E7F, 0x2E80, 0x2FDF, 0x2FE0, 0x303F, 0x3040, 0x31FF, 0x3200, 0x33FF, 0x3400, 0x4DBF,
+             0x4DC0, 0x4DFF, 0x4E00, 0x9FFF, 0xA000, 0xABFF, 0xAC00, 0xD7AF, 0xD7B0, 0xF8FF, 0xF900, 0xFAFF,
+             0xFB00, 0x1FFFF, 0x20000, 0x3FFFF, 0x40000]
+    rng = random.Random(7)
+    for _ in range(5000):
+        t = "".join(chr(rng.choice(edges)) for _ in range(rng.randint(0, 12)))
+        assert _cjk_words(t) == len(cjk.findall(t)), ascii(t)
+        assert _han_runs(t) == [m.span() for m in re.finditer(han + "{2,}", t)], ascii(t)
+        assert any(map(_is_han, t)) == bool(re.search(han, t)), ascii(t)

@@ -24,8 +24,19 @@ TEMPLATE_LOOPS = 2_000_000  # range() items a layout template may iterate, all l
 
 # control characters (tab, newline and carriage return are whitespace) and lone surrogates
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
-# a run of characters with no line-break opportunity between them (spaces and CJK break anywhere)
-_TOKEN = re.compile(r"[^\s\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]{%d,}" % (TOKEN_CHARS + 1))
+_TOKEN = None
+
+
+def _token():
+    """A run of characters with no line-break opportunity between them (spaces and CJK break anywhere),
+    longer than the limit: compiled the first time a text is long enough to hold one (a class over the CJK
+    blocks takes ~2 ms to compile)."""
+    global _TOKEN
+    if _TOKEN is None:
+        _TOKEN = re.compile(
+            r"[^\s\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]{%d,}" % (TOKEN_CHARS + 1)
+        )
+    return _TOKEN
 
 
 def text_problem(s: str) -> str | None:
@@ -37,7 +48,7 @@ def text_problem(s: str) -> str | None:
         c = ord(m.group())
         what = "lone surrogate" if 0xD800 <= c <= 0xDFFF else "control character"
         return f"{what} U+{c:04X} (at character {m.start() + 1}) is not allowed in text"
-    m = _TOKEN.search(s)
+    m = _token().search(s) if len(s) > TOKEN_CHARS else None
     if m:
         return (
             f"an unbroken word of {len(m.group()):,} characters at character {m.start() + 1} is over the "
