@@ -78,9 +78,11 @@ def test_the_command_called_from_a_program_leaves_the_garbage_collector_alone(tm
     from docgen.cli import main
 
     monkeypatch.setenv("DOCGEN_CACHE_DIR", str(tmp_path / "c"))
+    monkeypatch.delenv("PYDANTIC_DISABLE_PLUGINS", raising=False)
     frozen = gc.get_freeze_count()
     assert main(["validate", str(EXAMPLES / "west-lake-guide.yaml")]) == 0
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+    assert "PYDANTIC_DISABLE_PLUGINS" not in os.environ          # nor the environment
 
 
 def test_the_command_run_as_a_process_renders_with_its_start_settled(tmp_path):
@@ -90,10 +92,12 @@ def test_the_command_run_as_a_process_renders_with_its_start_settled(tmp_path):
              "orig = d.Typesetter.build\n"
              "def build(self, *a, **k):\n"
              "    assert gc.isenabled() and gc.get_freeze_count() > 10000, gc.get_freeze_count()\n"
+             "    import os; assert os.environ['PYDANTIC_DISABLE_PLUGINS'] == '__all__'\n"
              "    return orig(self, *a, **k)\n"
              "d.Typesetter.build = build\n"
              "sys.argv = ['docgen'] + sys.argv[1:]\nrunpy.run_module('docgen', run_name='__main__')")
-    env = {**os.environ, "DOCGEN_CACHE_DIR": str(tmp_path / "c")}
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    env["DOCGEN_CACHE_DIR"] = str(tmp_path / "c")
     out = tmp_path / "a.pdf"
     subprocess.run([sys.executable, "-c", probe, "render", str(EXAMPLES / "poster.yaml"), "-o", str(out), "-q"],
                    cwd=ROOT, env=env, check=True)
