@@ -147,13 +147,14 @@ def _encode(v: Any) -> Any:
 
 
 def _decode(v: Any) -> Any:
-    from reportlab.pdfbase.ttfonts import TTFNameBytes
-
-    if isinstance(v, list):
+    t = type(v)
+    if t is list:
         return [_decode(x) for x in v]
-    if not isinstance(v, dict):
+    if t is not dict:
         return v
     if "$n" in v:
+        from reportlab.pdfbase.ttfonts import TTFNameBytes
+
         out = bytes.__new__(TTFNameBytes, bytes.fromhex(v["$n"]))
         out.ustr = v["u"]
         return out

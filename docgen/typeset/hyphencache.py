@@ -40,7 +40,7 @@ class Hyphenator:
     def __init__(self, patterns: dict[str, tuple[str, str]], left: int, right: int):
         self.patterns = patterns
         self.left, self.right = left, right
-        self.maxlen = max(len(tag) for tag in patterns)
+        self.maxlen = max(map(len, patterns))
 
     def positions(self, word: str) -> list[int]:
         """Offsets in ``word`` where a hyphen may go: the odd weights of the Liang patterns that match
