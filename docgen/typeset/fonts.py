@@ -24,7 +24,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass, field, replace
@@ -665,6 +664,8 @@ def _list_installed() -> list[InstalledFont]:
 
 def _fontconfig_list(fc: str) -> list[InstalledFont]:
     fmt = "%{file}\\t%{index}\\t%{family[0]}\\t%{style[0]}\\t%{fontformat}\\t%{charset}\\n"
+    import subprocess          # only to list the system's fonts
+
     try:
         out = subprocess.run([fc, "--format", fmt], capture_output=True, text=True, timeout=60,
                              errors="replace").stdout
