@@ -270,13 +270,15 @@ def _cached_face_class():
                 # tuples, not ReportLab's lists: ReportLab only reads them (appending is its HarfBuzz shaping's),
                 # and tuples of ints leave the garbage collector's lists, where the ~30,000 of a CJK face were
                 # scanned at every full collection for the life of the process
-                g_keys, g_lens, g_flat = self.__dict__.pop("_docgen_g2c")
+                g_keys, g_lens, g_flat = self.__dict__["_docgen_g2c"]  # read, not popped: two threads may both
+                # build it (Python 3.12's cached_property holds no lock), and the second finds it here too
                 g2c: dict[int, tuple[int, ...]] = {}
                 at = 0
                 flat = g_flat.tolist()
                 for g, n in zip(g_keys.tolist(), g_lens.tolist()):
                     g2c[g] = tuple(flat[at : at + n])
                     at += n
+                self.__dict__.pop("_docgen_g2c", None)
                 return g2c
 
         _CachedFace = CachedFace
