@@ -22,15 +22,18 @@ def _any_cjk(text: str) -> bool:
     return bool(text) and max(text) >= "\u2e80"
 
 
+_CJK_WORD = None
 
 
 def _cjk_words(text: str) -> int:
     """Han characters (and kana, hangul) in ``text``: each counts as a word, Chinese words being one to two
-    characters long (counted, not matched: a class over these blocks takes ~3 ms to compile)."""
-    return sum(1 for c in text if "\u2e80" <= c and (
-        "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" or "\u3040" <= c <= "\u31ff"
-        or c <= "\u2fdf" or "\uac00" <= c <= "\ud7af" or "\uf900" <= c <= "\ufaff"
-        or "\U00020000" <= c <= "\U0003ffff"))
+    characters long.  The class over these blocks is compiled at the first text that needs counting (~3 ms:
+    a render whose shared texts are all ASCII or all one script never pays it)."""
+    global _CJK_WORD
+    if _CJK_WORD is None:
+        _CJK_WORD = re.compile("[\u2e80-\u2fdf\u3040-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+                               "\uf900-\ufaff\U00020000-\U0003ffff]")
+    return len(_CJK_WORD.findall(text))
 
 
 _LATIN_WORD = re.compile("[A-Za-z\u00c0-\u024f]+")
