@@ -26,7 +26,6 @@ def cache(tmp_path, monkeypatch):
 
 
 def same_face(cached, fresh):
-    cached.glyphToChar  # built at its first use (below): read it, as ReportLab's shaping would
     a, b = dict(vars(cached)), dict(vars(fresh))
     scale_a, scale_b = a.pop("_pdfScale"), b.pop("_pdfScale")
     a.pop("docgen_ink", None), b.pop("docgen_ink", None)
@@ -49,7 +48,6 @@ def test_a_cached_face_is_what_reportlab_parses(cache, path):
     first = fontcache.ttfont("F1", path)  # parsed, entry written
     [entry] = cache.iterdir()
     second = fontcache.ttfont("F2", path)  # read back
-    assert "glyphToChar" not in vars(second.face)  # not built until read: only HarfBuzz shaping reads it
     fresh = TTFont("F2", path)
     same_face(second.face, fresh.face)
     assert all(type(cs) is tuple for cs in second.face.glyphToChar.values())
@@ -138,3 +136,65 @@ def test_the_pdf_is_the_same_with_and_without_the_cache(tmp_path):
     read = render_in_fresh_process(tmp_path / "b.pdf", env)  # entries read
     off = render_in_fresh_process(tmp_path / "c.pdf", {**env, "DOCGEN_FONT_CACHE": "0"})
     assert written == read == off
+
+
+def test_the_glyph_table_is_rebuilt_exactly_whatever_the_characters_per_glyph():
+    # the fast path makes one-character glyphs in C and slices the others: glyphs with several characters,
+    # none, a single glyph, at the start and the end, must come out as the plain slicing gives them
+    from array import array
+
+    def reference(keys, lens, flat):
+        out, at = {}, 0
+        for g, n in zip(keys, lens):
+            out[g] = tuple(flat[at : at + n])
+            at += n
+        return out
+
+    cases = [
+        ([5], [1], [65]),
+        ([5], [3], [65, 66, 67]),
+        ([1, 2, 3], [1, 1, 1], [10, 20, 30]),
+        ([1, 2, 3], [2, 1, 3], [10, 11, 20, 30, 31, 32]),
+        ([1, 2, 3], [1, 1, 4], [1, 2, 3, 4, 5, 6]),
+        ([1, 2, 3], [1, 0, 1], [7, 8]),
+        ([1, 2], [0, 2], [7, 8]),
+        ([], [], []),
+    ]
+    for keys, lens, flat in cases:
+        arrays = (array("q", keys), array("q", lens), array("q", flat))
+        assert fontcache._glyph_to_char(arrays) == reference(keys, lens, flat), (keys, lens, flat)
+
+
+def test_a_cached_faces_glyph_table_fills_at_its_first_use_from_any_thread(cache):
+    # glyphToChar (read only by ReportLab's HarfBuzz shaping) is built when first used, whichever dict
+    # method uses it, once, and completely before any thread reads it
+    import threading
+
+    fontcache.ttfont("F1", FONT)
+    fresh = {g: tuple(cs) for g, cs in TTFont("F0", FONT).face.glyphToChar.items()}
+    for use in (
+        lambda t: dict(t),
+        lambda t: len(t),
+        lambda t: sorted(t),
+        lambda t: t.get(3),
+        lambda t: t == fresh,
+        lambda t: 3 in t,
+        lambda t: list(t.items()),
+    ):
+        table = fontcache.ttfont("F2", FONT).face.glyphToChar
+        assert dict.__len__(table) == 0  # not built yet
+        use(table)
+        assert dict.__len__(table) == len(fresh) and table == fresh
+    table = fontcache.ttfont("F3", FONT).face.glyphToChar
+    seen, start = [], threading.Barrier(8)
+
+    def read():
+        start.wait()
+        seen.append(len(table))
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == [len(fresh)] * 8

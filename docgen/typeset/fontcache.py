@@ -25,8 +25,11 @@ import hashlib
 import json
 import os
 import sys
+import threading
 from array import array
 from fnmatch import fnmatch
+from itertools import accumulate
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -253,71 +256,106 @@ def _read(entry: Path, key: str, path: str, data: bytes):
         return None
 
 
-class _Pairs:
-    """``hmetrics`` as ReportLab reads it, ``(advance, left side bearing)`` by glyph, over the two arrays the
-    entry holds: indexed, sized and iterated like ReportLab's list of pairs."""
+class _LazyTable(dict):
+    """A dict of a cached face that fills itself from the entry's arrays at its first use: ``glyphToChar``,
+    which ReportLab reads only when it shapes text with HarfBuzz (docgen does not ask it to), and which
+    costs ~2.5 ms to build for a CJK face.  Every dict method fills it first (under a lock: a second thread
+    waits for the first one's filling).  The face itself stays ReportLab's own class."""
 
-    __slots__ = ("_advances", "_bearings")
+    __slots__ = ("_build",)
 
-    def __init__(self, advances: array, bearings: array):
-        self._advances, self._bearings = advances, bearings
+    def __init__(self, build):
+        super().__init__()
+        self._build = build
 
-    def __len__(self) -> int:
-        return len(self._advances)
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return list(zip(self._advances[i], self._bearings[i]))
-        return self._advances[i], self._bearings[i]
-
-    def __iter__(self):
-        return zip(self._advances, self._bearings)
-
-
-_CachedFace = None
+    def _fill(self) -> None:
+        if self._build is not None:
+            with _FILL_LOCK:
+                if self._build is not None:
+                    dict.update(self, self._build())
+                    self._build = None
 
 
-def _cached_face_class():
-    """ReportLab's ``TTFontFace`` with ``glyphToChar`` (glyph -> its characters) built at its first use.
-    ReportLab reads that table only when it shapes text with HarfBuzz, which docgen does not ask for; it
-    costs ~6.5 ms to build for a CJK face, a third of reading the face from the cache."""
-    global _CachedFace
-    if _CachedFace is None:
-        from reportlab.pdfbase.ttfonts import TTFontFace
+def _filled(method):
+    def call(self, *args, **kwargs):
+        self._fill()
+        for a in args:  # another lazy table (a == b, a | b): its contents too
+            if type(a) is _LazyTable:
+                a._fill()
+        return method(self, *args, **kwargs)
 
-        class CachedFace(TTFontFace):
-            @functools.cached_property
-            def glyphToChar(self) -> dict[int, tuple[int, ...]]:
-                # tuples, not ReportLab's lists: ReportLab only reads them (appending is its HarfBuzz shaping's),
-                # and tuples of ints leave the garbage collector's lists, where the ~30,000 of a CJK face were
-                # scanned at every full collection for the life of the process
-                g_keys, g_lens, g_flat = self.__dict__["_docgen_g2c"]  # read, not popped: two threads may both
-                # build it (Python 3.12's cached_property holds no lock), and the second finds it here too
-                g2c: dict[int, tuple[int, ...]] = {}
-                at = 0
-                flat = g_flat.tolist()
-                for g, n in zip(g_keys.tolist(), g_lens.tolist()):
-                    g2c[g] = tuple(flat[at : at + n])
-                    at += n
-                self.__dict__.pop("_docgen_g2c", None)
-                return g2c
+    call.__name__ = method.__name__
+    return call
 
-        _CachedFace = CachedFace
-    return _CachedFace
+
+for _name in (
+    "__getitem__",
+    "__contains__",
+    "__iter__",
+    "__len__",
+    "__eq__",
+    "__ne__",
+    "__repr__",
+    "__reversed__",
+    "__or__",
+    "__ior__",
+    "__setitem__",
+    "__delitem__",
+    "get",
+    "setdefault",
+    "items",
+    "keys",
+    "values",
+    "copy",
+    "pop",
+    "popitem",
+    "update",
+    "clear",
+):
+    setattr(_LazyTable, _name, _filled(getattr(dict, _name)))
+_LazyTable.__hash__ = None  # type: ignore[assignment]  # as dict's
+_FILL_LOCK = threading.Lock()
+
+
+def _glyph_to_char(arrays) -> dict[int, tuple[int, ...]]:
+    """glyph -> its characters, from the entry's arrays (glyphs, how many characters each, the characters).
+
+    Tuples, not ReportLab's lists: ReportLab only reads them (appending is its HarfBuzz shaping's), and tuples
+    of ints leave the garbage collector's lists, where the ~30,000 of a CJK face were scanned at every full
+    collection for the life of the process.  Nearly every glyph has one character (all but 7 of the ~9,400
+    of a bundled CJK face): those pairs are made in C, and the few others sliced after (~1.5 ms for a CJK
+    face, against ~6.5 ms slicing every glyph's run in a loop)."""
+    g_keys, g_lens, g_flat = arrays
+    keys, lens, flat = g_keys.tolist(), g_lens.tolist(), g_flat.tolist()
+    if len(keys) > 1 and 0 not in lens:
+        starts = list(accumulate(lens, initial=0))
+        g2c = dict(zip(keys, zip(itemgetter(*starts[:-1])(flat))))
+        for i in [i for i, n in enumerate(lens) if n != 1]:
+            g2c[keys[i]] = tuple(flat[starts[i] : starts[i + 1]])
+        return g2c
+    out: dict[int, tuple[int, ...]] = {}
+    at = 0
+    for g, n in zip(keys, lens):
+        out[g] = tuple(flat[at : at + n])
+        at += n
+    return out
 
 
 def _face_of(state: dict, arrays: dict[str, list[array]], path: str, data: bytes):
-    cls = _cached_face_class()
-    face = cls.__new__(cls)
+    from reportlab.pdfbase.ttfonts import TTFontFace
+
+    face = TTFontFace.__new__(TTFontFace)
     vars(face).update(state)
     c2g_keys, c2g_values = arrays["charToGlyph"]
     w_keys, w_values = arrays["charWidths"]
     face.charToGlyph = dict(zip(c2g_keys.tolist(), c2g_values.tolist()))
     face.charWidths = dict(zip(w_keys.tolist(), w_values.tolist()))
-    face._docgen_g2c = tuple(arrays["glyphToChar"])  # glyphToChar's arrays, until it is first read
-    # ReportLab only indexes these two, when it writes a subset: the arrays as read serve (no tuple of ~10,000
-    # pairs to build for a CJK face, ~2 ms, and nothing for the garbage collector to scan)
-    face.hmetrics = _Pairs(*arrays["hmetrics"])
+    face.glyphToChar = _LazyTable(functools.partial(_glyph_to_char, arrays["glyphToChar"]))
+    # ReportLab only indexes these two, when it writes a subset: the metrics as a tuple of pairs (out of the
+    # garbage collector's lists, as above), the glyph offsets as the array read (indexed in C; no tuple of
+    # ~10,000 ints to build)
+    advances, bearings = arrays["hmetrics"]
+    face.hmetrics = tuple(zip(advances.tolist(), bearings.tolist()))
     face.glyphPos = arrays["glyphPos"][0]
     if isinstance(state.get("tables"), list) and isinstance(state.get("table"), dict):
         face.table = {r["tag"]: r for r in face.tables}  # one record per table, as ReportLab shares them
