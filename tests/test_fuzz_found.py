@@ -76,3 +76,21 @@ def test_an_unmapped_glyph_is_not_a_cjk_character():
     from docgen.check.fontroles import is_cjk
 
     assert not is_cjk("(cid:12)") and is_cjk("中") and not is_cjk("a")
+
+
+@pytest.mark.parametrize("kind", ["data", "image"])
+def test_a_file_name_the_system_refuses_is_a_located_spec_error(tmp_path, capsys, kind):
+    # found: OSError (File name too long) escaped from a SQLite URL whose folded plain scalar ran on into the
+    # SQL; the same check serves a picture's path
+    name = "sales.sqlite " + "GROUP BY s.month " * 30
+    if kind == "data":
+        block = {"data": {"t": {"url": f"sqlite:///{name}", "sql": "SELECT 1"}}, "body": [{"paragraph": "x"}]}
+        where = "data.t"
+    else:
+        block = {"body": [{"image": {"path": name + ".png"}}]}
+        where = "body.0.image.path"
+    spec = {"languages": ["en"], "meta": {"title": "T"}, **block}
+    with pytest.raises(SpecError) as e:
+        docgen.render(spec, base_dir=tmp_path)
+    [prob] = e.value.problems
+    assert prob.path.startswith(where) and "cannot use the file name" in prob.message, prob

@@ -42,11 +42,15 @@ def inside(root: Path, rel: str, where: str, what: str = "data") -> Path:
     """``rel`` resolved against the spec's folder; it must stay inside it and exist."""
     if "\0" in rel:
         raise SpecError(Problem(where, "a file name must not contain a NUL character"))
-    p = (root / rel).resolve()
-    if not p.is_relative_to(root.resolve()):
-        raise SpecError(Problem(where, f"{rel!r} is outside the spec's folder; {what} must live inside it"))
-    if not p.is_file():
-        raise SpecError(Problem(where, f"file not found: {rel}"))
+    try:
+        p = (root / rel).resolve()
+        if not p.is_relative_to(root.resolve()):
+            raise SpecError(Problem(where, f"{rel!r} is outside the spec's folder; {what} must live inside it"))
+        if not p.is_file():
+            raise SpecError(Problem(where, f"file not found: {rel}"))
+    except OSError as e:           # a name the system refuses (too long, a component over its limit …)
+        raise SpecError(Problem(where, f"cannot use the file name {rel[:80]!r}{'…' if len(rel) > 80 else ''}: "
+                                       f"{e.strerror or e}")) from None
     return p
 
 
