@@ -39,6 +39,7 @@ MEDIABOX = b"/MediaBox [ 0 0 595.2756 841.8898 ]"
         ("a name in the MediaBox (PdfminerException)", b"/MediaBox [ 0 0", b"/MediaBox [/x 0"),
         ("a MediaBox of three numbers (IndexError)", MEDIABOX, b"/MediaBox [ 0 0 595.2756          ]"),
         ("a null MediaBox (TypeError)", MEDIABOX, b"/MediaBox null                     "),
+        ("a page stream filter pypdf does not know (NotImplementedError)", b"/ASCII85Decode", b"/ASCII05Decode"),
     ],
 )
 @pytest.mark.parametrize("standard", ["clreq", "gbt9704"])

@@ -167,7 +167,8 @@ def _preflight(data: bytes) -> None:
         raise CheckError(f"the PDF is over a reading limit: {e}") from None
     except RecursionError:
         raise CheckError("the PDF's objects are nested too deeply") from None
-    except (PyPdfError, KeyError, TypeError, ValueError, AttributeError) as e:
+    except (PyPdfError, KeyError, TypeError, ValueError, AttributeError, NotImplementedError) as e:
+        # NotImplementedError: a stream filter pypdf does not implement (a damaged or unknown filter name)
         raise CheckError(f"cannot read the PDF: {e}") from None
 
 
