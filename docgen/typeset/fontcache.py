@@ -28,8 +28,6 @@ import sys
 import threading
 from array import array
 from fnmatch import fnmatch
-from itertools import accumulate
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -259,7 +257,7 @@ def _read(entry: Path, key: str, path: str, data: bytes):
 class _LazyTable(dict):
     """A dict of a cached face that fills itself from the entry's arrays at its first use: ``glyphToChar``,
     which ReportLab reads only when it shapes text with HarfBuzz (docgen does not ask it to), and which
-    costs ~2.5 ms to build for a CJK face.  Every dict method fills it first (under a lock: a second thread
+    costs ~6.5 ms to build for a CJK face.  Every dict method fills it first (under a lock: a second thread
     waits for the first one's filling).  The face itself stays ReportLab's own class."""
 
     __slots__ = ("_build",)
@@ -319,23 +317,14 @@ _FILL_LOCK = threading.Lock()
 
 def _glyph_to_char(arrays) -> dict[int, tuple[int, ...]]:
     """glyph -> its characters, from the entry's arrays (glyphs, how many characters each, the characters).
-
     Tuples, not ReportLab's lists: ReportLab only reads them (appending is its HarfBuzz shaping's), and tuples
     of ints leave the garbage collector's lists, where the ~30,000 of a CJK face were scanned at every full
-    collection for the life of the process.  Nearly every glyph has one character (all but 7 of the ~9,400
-    of a bundled CJK face): those pairs are made in C, and the few others sliced after (~1.5 ms for a CJK
-    face, against ~6.5 ms slicing every glyph's run in a loop)."""
+    collection for the life of the process."""
     g_keys, g_lens, g_flat = arrays
-    keys, lens, flat = g_keys.tolist(), g_lens.tolist(), g_flat.tolist()
-    if len(keys) > 1 and 0 not in lens:
-        starts = list(accumulate(lens, initial=0))
-        g2c = dict(zip(keys, zip(itemgetter(*starts[:-1])(flat))))
-        for i in [i for i, n in enumerate(lens) if n != 1]:
-            g2c[keys[i]] = tuple(flat[starts[i] : starts[i + 1]])
-        return g2c
+    flat = g_flat.tolist()
     out: dict[int, tuple[int, ...]] = {}
     at = 0
-    for g, n in zip(keys, lens):
+    for g, n in zip(g_keys.tolist(), g_lens.tolist()):
         out[g] = tuple(flat[at : at + n])
         at += n
     return out
